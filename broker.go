@@ -20,9 +20,10 @@ type Broker interface {
 	// which sub learns through Missed). Subscribing a room again replaces its
 	// subscriber.
 	Subscribe(ctx context.Context, room RoomID, sub Subscriber) error
-	// Unsubscribe stops deliveries for room. Unsubscribing a room that is not
-	// subscribed is not an error.
-	Unsubscribe(ctx context.Context, room RoomID) error
+	// Unsubscribe stops deliveries to sub for room. It does nothing when sub
+	// is not (or no longer) room's subscriber, so a late Unsubscribe cannot
+	// cancel a newer Subscribe.
+	Unsubscribe(ctx context.Context, room RoomID, sub Subscriber) error
 	// Close stops all deliveries.
 	Close() error
 }
