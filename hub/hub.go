@@ -1,0 +1,294 @@
+// Package hub is a node's fan-out: it commits sends in groups, hands
+// committed messages to the Broker, keeps this node's room subscriptions, and
+// feeds each connection's bounded queue — resuming a client from its cursor
+// without a gap or a duplicate. It knows neither SQL nor HTTP: the Store and
+// Broker contracts and a frame encoder are all it sees.
+//
+// Lock order: Hub.mu, then room.mu, then Client.mu. Nothing that holds a
+// later lock acquires an earlier one.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// Encoder turns what the hub sends into ready-to-write frames. A message
+// frame is encoded once per room and shared by every subscriber.
+type Encoder interface {
+	Message(m hanashi.Message) []byte
+	Subscribed(room hanashi.RoomID, seq int64) []byte
+}
+
+// Config holds the hub's dependencies and limits.
+type Config struct {
+	Store   hanashi.Store
+	Broker  hanashi.Broker
+	Encoder Encoder
+	Logger  *slog.Logger
+
+	// QueueBytes bounds each client's queue of unsent frames; a client
+	// whose queue would exceed it is dropped as too slow. Default 1 MiB.
+	QueueBytes int
+	// ReorderWait is how long a room waits for a missing sequence number
+	// to arrive from the broker before reading it from the store.
+	// Default 200ms.
+	ReorderWait time.Duration
+	// MaxBatch bounds how many sends are committed in one transaction.
+	// Default 512.
+	MaxBatch int
+}
+
+// Hub is safe for concurrent use.
+type Hub struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	rooms map[hanashi.RoomID]*room
+
+	posts chan *postReq
+	// closing guards stopped: once Close holds it, no post can enter the
+	// channel any more, so the committer's final drain misses nothing.
+	closing sync.RWMutex
+	stopped bool
+	stop    chan struct{}
+	done    chan struct{} // closed when the committer has returned
+}
+
+// New starts a hub; Close stops it.
+func New(cfg Config) *Hub {
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 1 << 20
+	}
+	if cfg.ReorderWait <= 0 {
+		cfg.ReorderWait = 200 * time.Millisecond
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		rooms: make(map[hanashi.RoomID]*room),
+		posts: make(chan *postReq, 4*cfg.MaxBatch),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go h.commit()
+	return h
+}
+
+// Close stops accepting posts and waits until those already accepted are
+// committed and published, or ctx ends.
+func (h *Hub) Close(ctx context.Context) error {
+	h.closing.Lock()
+	if !h.stopped {
+		h.stopped = true
+		close(h.stop)
+	}
+	h.closing.Unlock()
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errStopped is returned for posts after Close.
+var errStopped = hanashi.Errorf(hanashi.EUNAVAILABLE, "server is shutting down")
+
+// acquire returns room id, initialised and subscribed at the broker, with
+// one more reference held by the caller.
+func (h *Hub) acquire(ctx context.Context, id hanashi.RoomID) (*room, error) {
+	h.mu.Lock()
+	r := h.rooms[id]
+	if r == nil {
+		r = newRoom(h, id)
+		h.rooms[id] = r
+		go r.init()
+	}
+	r.refs++
+	h.mu.Unlock()
+
+	select {
+	case <-r.ready:
+	case <-ctx.Done():
+		h.release(r)
+		return nil, ctx.Err()
+	}
+	if r.initErr != nil {
+		h.release(r)
+		return nil, r.initErr
+	}
+	return r, nil
+}
+
+// release drops a reference; the last one unsubscribes the room.
+func (h *Hub) release(r *room) {
+	h.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last && h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+	}
+	h.mu.Unlock()
+	if !last {
+		return
+	}
+	go func() {
+		<-r.ready
+		r.close()
+		if r.initErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.cfg.Broker.Unsubscribe(ctx, r.id, r); err != nil {
+			h.log.Warn("broker unsubscribe failed", "room", r.id, "err", err)
+		}
+	}()
+}
+
+// Post commits one message together with whatever other posts are waiting
+// (group commit), publishes it to the broker and returns it once it is
+// durable. A resend of an already stored (Author, ClientID) returns the
+// stored message.
+func (h *Hub) Post(ctx context.Context, p hanashi.Post) (hanashi.Message, error) {
+	req := &postReq{post: p, done: make(chan struct{})}
+	h.closing.RLock()
+	if h.stopped {
+		h.closing.RUnlock()
+		return hanashi.Message{}, errStopped
+	}
+	select {
+	case h.posts <- req:
+	case <-ctx.Done():
+		h.closing.RUnlock()
+		return hanashi.Message{}, ctx.Err()
+	}
+	h.closing.RUnlock()
+	select {
+	case <-req.done:
+		return req.res.Message, req.res.Err
+	case <-ctx.Done():
+		return hanashi.Message{}, ctx.Err()
+	}
+}
+
+// PostAsync is Post for callers that must not wait for the commit: it
+// returns once the post is queued (waiting while the queue is full), and
+// done is called from the committer with the outcome. done must not block.
+// On an error done is not called.
+func (h *Hub) PostAsync(ctx context.Context, p hanashi.Post, done func(hanashi.Message, error)) error {
+	req := &postReq{post: p, callback: done}
+	h.closing.RLock()
+	defer h.closing.RUnlock()
+	if h.stopped {
+		return errStopped
+	}
+	select {
+	case h.posts <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type postReq struct {
+	post     hanashi.Post
+	res      hanashi.PostResult
+	done     chan struct{}                // closed when res is set (Post)
+	callback func(hanashi.Message, error) // called when res is set (PostAsync)
+}
+
+func (r *postReq) finish(res hanashi.PostResult) {
+	r.res = res
+	if r.callback != nil {
+		r.callback(res.Message, res.Err)
+	}
+	if r.done != nil {
+		close(r.done)
+	}
+}
+
+// commit is the group committer: while one batch is being written and
+// synced, the next one gathers in the channel, so one fsync serves many
+// sends. It publishes after the commit, never before.
+func (h *Hub) commit() {
+	defer close(h.done)
+	batch := make([]*postReq, 0, h.cfg.MaxBatch)
+	posts := make([]hanashi.Post, 0, h.cfg.MaxBatch)
+	pub := make([]hanashi.Message, 0, h.cfg.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case req := <-h.posts:
+			batch = append(batch, req)
+		case <-h.stop:
+			// Nothing enters posts after stop (see closing): drain it.
+			select {
+			case req := <-h.posts:
+				batch = append(batch, req)
+			default:
+				return
+			}
+		}
+	gather:
+		for len(batch) < h.cfg.MaxBatch {
+			select {
+			case req := <-h.posts:
+				batch = append(batch, req)
+			default:
+				break gather
+			}
+		}
+
+		posts = posts[:0]
+		for _, req := range batch {
+			posts = append(posts, req.post)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		results, err := h.cfg.Store.Post(ctx, posts)
+		if err == nil && len(results) != len(posts) {
+			err = errors.New("store returned a wrong number of results")
+		}
+		if err != nil {
+			cancel()
+			h.log.Error("commit failed", "posts", len(posts), "err", err)
+			fail := hanashi.PostResult{Err: hanashi.Errorf(hanashi.EUNAVAILABLE, "could not store the message, try again")}
+			for _, req := range batch {
+				req.finish(fail)
+			}
+			continue
+		}
+		// Resends are published again: if the node that stored them died
+		// before publishing, this is what makes other nodes see them live.
+		pub = pub[:0]
+		for _, res := range results {
+			if res.Err == nil {
+				pub = append(pub, res.Message)
+			}
+		}
+		if len(pub) > 0 {
+			if err := h.cfg.Broker.Publish(ctx, pub); err != nil {
+				// The messages are committed; subscribers find the gap
+				// and read them from the store.
+				h.log.Warn("publish failed", "messages", len(pub), "err", err)
+			}
+		}
+		cancel()
+		for i, req := range batch {
+			req.finish(results[i])
+		}
+	}
+}

@@ -1,0 +1,384 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/sqlite"
+)
+
+// textEncoder makes frames the tests can read back: "m ROOM SEQ" and
+// "s ROOM SEQ".
+type textEncoder struct{}
+
+func (textEncoder) Message(m hanashi.Message) []byte {
+	return fmt.Appendf(nil, "m %d %d", m.Room, m.Seq)
+}
+
+func (textEncoder) Subscribed(room hanashi.RoomID, seq int64) []byte {
+	return fmt.Appendf(nil, "s %d %d", room, seq)
+}
+
+// countingStore counts Post calls to show that sends are grouped.
+type countingStore struct {
+	hanashi.Store
+	calls atomic.Int64
+}
+
+func (s *countingStore) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostResult, error) {
+	s.calls.Add(1)
+	return s.Store.Post(ctx, posts)
+}
+
+type fixture struct {
+	store  *countingStore
+	broker hanashi.Broker
+	hub    *hub.Hub
+	user   hanashi.User
+	room   hanashi.Room
+}
+
+func newFixture(t *testing.T, broker hanashi.Broker, cfg hub.Config) *fixture {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &countingStore{Store: db}
+	if broker == nil {
+		broker = inmem.NewBroker()
+	}
+	cfg.Store, cfg.Broker, cfg.Encoder = store, broker, textEncoder{}
+	h := hub.New(cfg)
+	t.Cleanup(func() { h.Close(context.Background()) })
+	u, err := store.CreateUser(t.Context(), hanashi.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := store.CreateRoom(t.Context(), hanashi.NewRoom{Name: "general", Creator: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{store: store, broker: broker, hub: h, user: u, room: room}
+}
+
+func (f *fixture) post(t *testing.T, clientID string) hanashi.Message {
+	t.Helper()
+	m, err := f.hub.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.user.ID, ClientID: clientID, Body: "hi"})
+	if err != nil {
+		t.Fatalf("post %s: %v", clientID, err)
+	}
+	return m
+}
+
+// reader drains a client in the background and records the frames.
+type reader struct {
+	mu     sync.Mutex
+	frames []string
+	err    error
+}
+
+func read(t *testing.T, c *hub.Client) *reader {
+	r := &reader{}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		for {
+			frames, err := c.Next(ctx)
+			r.mu.Lock()
+			if err != nil {
+				r.err = err
+				r.mu.Unlock()
+				return
+			}
+			for _, f := range frames {
+				r.frames = append(r.frames, string(f))
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+// waitSeq waits until a message frame with seq >= want arrived and returns
+// the seqs of all message frames.
+func (r *reader) waitSeq(t *testing.T, want int64) []int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seqs := r.seqs()
+		if len(seqs) > 0 && seqs[len(seqs)-1] >= want {
+			return seqs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for seq %d; have %d messages, err %v", want, len(seqs), r.error())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (r *reader) seqs() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var seqs []int64
+	for _, f := range r.frames {
+		if strings.HasPrefix(f, "m ") {
+			n, _ := strconv.ParseInt(strings.Fields(f)[2], 10, 64)
+			seqs = append(seqs, n)
+		}
+	}
+	return seqs
+}
+
+func (r *reader) error() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func checkContiguous(t *testing.T, seqs []int64, from, to int64) {
+	t.Helper()
+	if int64(len(seqs)) != to-from+1 {
+		t.Fatalf("got %d messages, want %d (seqs %d..%d)", len(seqs), to-from+1, from, to)
+	}
+	for i, s := range seqs {
+		if s != from+int64(i) {
+			t.Fatalf("message %d has seq %d, want %d", i, s, from+int64(i))
+		}
+	}
+}
+
+func TestResumeWhileOthersSend(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	for i := range 500 {
+		f.post(t, fmt.Sprintf("before-%d", i))
+	}
+
+	// Senders keep going while the client resumes from seq 100.
+	var wg sync.WaitGroup
+	var last atomic.Int64
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				m := f.post(t, fmt.Sprintf("during-%d-%d", g, i))
+				for {
+					cur := last.Load()
+					if m.Seq <= cur || last.CompareAndSwap(cur, m.Seq) {
+						break
+					}
+				}
+			}
+		})
+	}
+	c := f.hub.NewClient()
+	defer c.Close(nil)
+	r := read(t, c)
+	after := int64(100)
+	if err := c.Subscribe(t.Context(), f.room.ID, &after); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	checkContiguous(t, r.waitSeq(t, last.Load()), 101, last.Load())
+	if last.Load() != 900 {
+		t.Fatalf("last acked seq %d, want 900", last.Load())
+	}
+	r.mu.Lock()
+	var subscribed int
+	for _, fr := range r.frames {
+		if strings.HasPrefix(fr, "s ") {
+			subscribed++
+		}
+	}
+	r.mu.Unlock()
+	if subscribed != 1 {
+		t.Fatalf("got %d subscribed frames, want 1", subscribed)
+	}
+}
+
+func TestSubscribedComesAfterBacklog(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	for i := range 30 {
+		f.post(t, fmt.Sprint(i))
+	}
+	c := f.hub.NewClient()
+	defer c.Close(nil)
+	r := read(t, c)
+	after := int64(20)
+	if err := c.Subscribe(t.Context(), f.room.ID, &after); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSeq(t, 30)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		frames := append([]string(nil), r.frames...)
+		r.mu.Unlock()
+		if len(frames) == 11 {
+			if frames[10] != fmt.Sprintf("s %d 30", f.room.ID) {
+				t.Fatalf("last frame %q, want the subscribed frame with seq 30", frames[10])
+			}
+			break
+		}
+		if time.Now().After(deadline) || len(frames) > 11 {
+			t.Fatalf("frames %q", frames)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	// Live only: nothing old, then new messages.
+	live := f.hub.NewClient()
+	defer live.Close(nil)
+	lr := read(t, live)
+	if err := live.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.post(t, "new")
+	checkContiguous(t, lr.waitSeq(t, 31), 31, 31)
+}
+
+func TestGroupCommit(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	var wg sync.WaitGroup
+	for g := range 50 {
+		wg.Go(func() {
+			for i := range 20 {
+				f.post(t, fmt.Sprintf("%d-%d", g, i))
+			}
+		})
+	}
+	wg.Wait()
+	calls := f.store.calls.Load()
+	t.Logf("1000 posts from 50 senders took %d transactions", calls)
+	if calls >= 1000 {
+		t.Fatalf("every post took its own transaction (%d calls)", calls)
+	}
+	// Resends are answered from the store, not stored again.
+	m1 := f.post(t, "0-0")
+	last, err := f.store.LastSeq(t.Context(), f.room.ID)
+	if err != nil || last != 1000 {
+		t.Fatalf("last seq %d (%v), want 1000 after a resend", last, err)
+	}
+	if m1.Seq < 1 || m1.Seq > 1000 {
+		t.Fatalf("resend returned seq %d", m1.Seq)
+	}
+}
+
+func TestSlowClientDoesNotStallRoom(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{QueueBytes: 4096})
+	slow := f.hub.NewClient() // never read
+	defer slow.Close(nil)
+	if err := slow.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	fast := f.hub.NewClient()
+	defer fast.Close(nil)
+	r := read(t, fast)
+	if err := fast.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		f.post(t, fmt.Sprint(i))
+	}
+	checkContiguous(t, r.waitSeq(t, 1000), 1, 1000)
+	select {
+	case <-slow.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the slow client was not dropped")
+	}
+	if err := slow.Err(); err != hub.ErrTooSlow {
+		t.Fatalf("slow client ended with %v, want ErrTooSlow", err)
+	}
+}
+
+// lossyBroker drops or reorders what it publishes, like a broker across a
+// network blip.
+type lossyBroker struct {
+	*inmem.Broker
+	n atomic.Int64
+}
+
+func (b *lossyBroker) Publish(ctx context.Context, msgs []hanashi.Message) error {
+	var keep []hanashi.Message
+	for _, m := range msgs {
+		n := b.n.Add(1)
+		if n > 400 {
+			keep = append(keep, m)
+			continue
+		}
+		switch n % 5 {
+		case 0: // lost
+		case 1: // late: delivered after the next one
+			keep = append(keep, m)
+		default:
+			keep = append([]hanashi.Message{m}, keep...)
+		}
+	}
+	return b.Broker.Publish(ctx, keep)
+}
+
+func TestGapsAreFilledFromStore(t *testing.T) {
+	f := newFixture(t, &lossyBroker{Broker: inmem.NewBroker()}, hub.Config{ReorderWait: 20 * time.Millisecond})
+	c := f.hub.NewClient()
+	defer c.Close(nil)
+	r := read(t, c)
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				f.post(t, fmt.Sprintf("%d-%d", g, i))
+			}
+		})
+	}
+	wg.Wait()
+	// A loss is noticed when a later message arrives.
+	f.post(t, "last")
+	checkContiguous(t, r.waitSeq(t, 401), 1, 401)
+}
+
+func TestCloseCommitsAcceptedPosts(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 20 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				_, err := f.hub.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.user.ID, ClientID: fmt.Sprintf("%d-%d", g, i), Body: "x"})
+				if err != nil {
+					if hanashi.ErrorCode(err) != hanashi.EUNAVAILABLE {
+						t.Errorf("post after close: %v", err)
+					}
+					return
+				}
+				acked.Add(1)
+			}
+		})
+	}
+	for acked.Load() < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := f.hub.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	last, err := f.store.LastSeq(t.Context(), f.room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != acked.Load() {
+		t.Fatalf("store has %d messages, %d were acknowledged", last, acked.Load())
+	}
+}

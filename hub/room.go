@@ -1,0 +1,204 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"sync"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// Bounds on what a room keeps while waiting for missing sequence numbers.
+// Dropping past them is safe: the store is the record and a fill reads
+// whatever was dropped.
+const (
+	maxEarly   = 10000 // arrivals before the room knows its last seq
+	maxPending = 10000 // out-of-order arrivals awaiting a gap fill
+	fillPage   = 1000  // messages read from the store per query
+)
+
+// room is one room's live stream on this node. It hands subscribers every
+// message exactly once and in seq order, whatever order (or loss) the broker
+// delivers in: duplicates are dropped, and a gap that the broker does not
+// fill within ReorderWait is read from the store.
+type room struct {
+	h       *Hub
+	id      hanashi.RoomID
+	ready   chan struct{} // closed when init is done
+	initErr error         // set before ready is closed
+	refs    int           // guarded by h.mu
+
+	mu        sync.Mutex
+	live      bool  // init done: last is meaningful
+	last      int64 // highest seq handed to subscribers
+	early     []hanashi.Message
+	pending   map[int64]hanashi.Message
+	subs      map[*sub]struct{}
+	fillTimer *time.Timer
+	filling   bool
+	closed    bool
+}
+
+var _ hanashi.Subscriber = (*room)(nil)
+
+func newRoom(h *Hub, id hanashi.RoomID) *room {
+	return &room{
+		h:       h,
+		id:      id,
+		ready:   make(chan struct{}),
+		pending: make(map[int64]hanashi.Message),
+		subs:    make(map[*sub]struct{}),
+	}
+}
+
+// init subscribes at the broker first and only then reads the last seq, so
+// nothing committed after that read can slip past: it arrives through the
+// broker or shows up as a gap.
+func (r *room) init() {
+	defer close(r.ready)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.h.cfg.Broker.Subscribe(ctx, r.id, r); err != nil {
+		r.h.log.Error("broker subscribe failed", "room", r.id, "err", err)
+		r.initErr = hanashi.Errorf(hanashi.EUNAVAILABLE, "cannot subscribe right now, try again")
+		return
+	}
+	last, err := r.h.cfg.Store.LastSeq(ctx, r.id)
+	if err != nil {
+		if hanashi.ErrorCode(err) == hanashi.EINTERNAL {
+			r.h.log.Error("reading last seq failed", "room", r.id, "err", err)
+			err = hanashi.Errorf(hanashi.EUNAVAILABLE, "cannot subscribe right now, try again")
+		}
+		r.initErr = err
+		return // release unsubscribes
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = true
+	r.last = last
+	early := r.early
+	r.early = nil
+	r.accept(early)
+}
+
+// Deliver is called by the broker.
+func (r *room) Deliver(msgs []hanashi.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+	case !r.live:
+		if len(r.early)+len(msgs) <= maxEarly {
+			r.early = append(r.early, msgs...)
+		}
+	default:
+		r.accept(msgs)
+	}
+}
+
+// Missed is called by the broker when it may have lost messages.
+func (r *room) Missed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scheduleFill(0)
+}
+
+// accept takes arrivals in any order. r.mu must be held.
+func (r *room) accept(msgs []hanashi.Message) {
+	for _, m := range msgs {
+		switch {
+		case m.Seq <= r.last:
+			// Already handed out.
+		case m.Seq == r.last+1:
+			r.deliver(m)
+		case len(r.pending) < maxPending:
+			r.pending[m.Seq] = m
+		}
+	}
+	for len(r.pending) > 0 {
+		m, ok := r.pending[r.last+1]
+		if !ok {
+			break
+		}
+		r.deliver(m)
+	}
+	if len(r.pending) > 0 {
+		r.scheduleFill(r.h.cfg.ReorderWait)
+	}
+}
+
+// deliver hands the next message to every subscriber, encoded once.
+func (r *room) deliver(m hanashi.Message) {
+	delete(r.pending, m.Seq)
+	r.last = m.Seq
+	if len(r.subs) == 0 {
+		return
+	}
+	frame := r.h.cfg.Encoder.Message(m)
+	for s := range r.subs {
+		s.offer(m, frame)
+	}
+}
+
+// scheduleFill arranges for a read from the store after d unless one is
+// already due. r.mu must be held.
+func (r *room) scheduleFill(d time.Duration) {
+	if r.closed || r.filling || r.fillTimer != nil {
+		return
+	}
+	r.fillTimer = time.AfterFunc(d, r.fill)
+}
+
+// fill reads from the store everything after the last delivered seq.
+func (r *room) fill() {
+	r.mu.Lock()
+	r.fillTimer = nil
+	if r.closed || r.filling || !r.live {
+		r.mu.Unlock()
+		return
+	}
+	r.filling = true
+	after := r.last
+	r.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	for {
+		var msgs []hanashi.Message
+		msgs, err = r.h.cfg.Store.Messages(ctx, r.id, hanashi.Page{After: after, Limit: fillPage})
+		if err != nil {
+			break
+		}
+		r.mu.Lock()
+		r.accept(msgs)
+		after = r.last
+		r.mu.Unlock()
+		if len(msgs) < fillPage {
+			break
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.filling = false
+	if err != nil {
+		r.h.log.Error("filling a gap from the store failed", "room", r.id, "err", err)
+		r.scheduleFill(time.Second)
+	} else if len(r.pending) > 0 {
+		r.scheduleFill(r.h.cfg.ReorderWait)
+	}
+}
+
+func (r *room) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.fillTimer != nil {
+		r.fillTimer.Stop()
+		r.fillTimer = nil
+	}
+	r.pending = nil
+	r.early = nil
+}

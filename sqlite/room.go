@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// errRoomNotFound is returned for a room that does not exist and for a
+// private room the caller is not a member of, so the two cannot be told apart.
+func errRoomNotFound() error {
+	return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
+}
+
+// CreateRoom stores a new room and makes its creator its first member. It
+// fails with ENOTFOUND if the creator does not exist.
+func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room, error) {
+	r := hanashi.Room{
+		Name:      nr.Name,
+		Private:   nr.Private,
+		CreatedBy: nr.Creator,
+		CreatedAt: db.now(),
+		Member:    true,
+	}
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if ok, err := userExists(ctx, tx, nr.Creator); err != nil {
+			return err
+		} else if !ok {
+			return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		}
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO rooms (name, private, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			r.Name, r.Private, r.CreatedBy, toNanos(r.CreatedAt)).Scan(&r.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_id, user_id) VALUES (?, ?)`, r.ID, r.CreatedBy)
+		return err
+	})
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("sqlite: create room: %w", err)
+	}
+	return r, nil
+}
+
+// roomColumns are the columns scanRoom reads; the viewer is parameter ?1.
+const roomColumns = `r.id, r.name, r.private, r.created_by, r.created_at, r.last_seq,
+	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1)`
+
+// scanRoom reads roomColumns.
+func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
+	var r hanashi.Room
+	var created int64
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+		return hanashi.Room{}, err
+	}
+	r.CreatedAt = fromNanos(created)
+	return r, nil
+}
+
+// Room returns the room as viewer sees it, or ENOTFOUND if it does not exist
+// or is private and viewer is not a member.
+func (db *DB) Room(ctx context.Context, id hanashi.RoomID, viewer hanashi.UserID) (hanashi.Room, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = ?2`, viewer, id)
+	r, err := scanRoom(row.Scan)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return hanashi.Room{}, errRoomNotFound()
+	case err != nil:
+		return hanashi.Room{}, fmt.Errorf("sqlite: room: %w", err)
+	case r.Private && !r.Member:
+		return hanashi.Room{}, errRoomNotFound()
+	}
+	return r, nil
+}
+
+// Rooms lists the public rooms and the private rooms viewer is a member of,
+// ordered by id.
+func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT `+roomColumns+`
+		FROM rooms r
+		WHERE r.private = 0
+		   OR EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1)
+		ORDER BY r.id`, viewer)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+	}
+	defer rows.Close()
+	rooms := []hanashi.Room{}
+	for rows.Next() {
+		r, err := scanRoom(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: rooms: %w", err)
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: rooms: %w", err)
+	}
+	return rooms, nil
+}
+
+// membership reads, inside tx, whether room is private and whether user is
+// a member of it. ok is false if the room does not exist.
+func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (private, member, ok bool, err error) {
+	err = tx.QueryRowContext(ctx, `
+		SELECT r.private, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?)
+		FROM rooms r WHERE r.id = ?`, user, room).Scan(&private, &member)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, false, nil
+	}
+	return private, member, err == nil, err
+}
+
+// AddMember makes user a member of room on behalf of by. Anyone may join a
+// public room; adding another user takes a member, and so does joining a
+// private room. It fails with ENOTFOUND if the room is not visible to by or
+// user does not exist, and with EFORBIDDEN if by may see the room but not add
+// others to it.
+func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		private, member, ok, err := membership(ctx, tx, room, by)
+		switch {
+		case err != nil:
+			return err
+		case !ok, private && !member:
+			return errRoomNotFound()
+		case user != by && !member:
+			return hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
+		}
+		if ok, err := userExists(ctx, tx, user); err != nil {
+			return err
+		} else if !ok {
+			return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO members (room_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, room, user)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: add member: %w", err)
+	}
+	return nil
+}
+
+// RemoveMember ends user's membership of room. It fails with ENOTFOUND if
+// the room is not visible to user.
+func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		private, member, ok, err := membership(ctx, tx, room, user)
+		switch {
+		case err != nil:
+			return err
+		case !ok, private && !member:
+			return errRoomNotFound()
+		case !member:
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM members WHERE room_id = ? AND user_id = ?`, room, user)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: remove member: %w", err)
+	}
+	return nil
+}

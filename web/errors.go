@@ -1,0 +1,82 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	hanashi.EINVALID:      http.StatusBadRequest,
+	hanashi.EUNAUTHORIZED: http.StatusUnauthorized,
+	hanashi.EFORBIDDEN:    http.StatusForbidden,
+	hanashi.ENOTFOUND:     http.StatusNotFound,
+	hanashi.ECONFLICT:     http.StatusConflict,
+	hanashi.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	hanashi.ERATELIMITED:  http.StatusTooManyRequests,
+	hanashi.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	hanashi.EINTERNAL:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers with err's code and user-facing message. Errors that
+// are not *hanashi.Error are logged with their details and shown as
+// "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := hanashi.ErrorCode(err)
+	if code == hanashi.EINTERNAL {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = hanashi.ErrorMessage(err)
+	writeJSON(w, statusOf[code], body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own types are encoded; this is a bug.
+		slog.Error("encoding a response failed", "err", err)
+		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// maxBody bounds every JSON request body.
+const maxBody = 64 << 10
+
+// decode reads a JSON body into v. An empty body leaves v as it is when
+// optional is true.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return hanashi.Errorf(hanashi.ETOOLARGE, "request body is larger than %d bytes", maxBody)
+		case optional && err.Error() == "EOF":
+			return nil
+		}
+		return hanashi.Errorf(hanashi.EINVALID, "request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return hanashi.Errorf(hanashi.EINVALID, "request body has data after the JSON value")
+	}
+	return nil
+}

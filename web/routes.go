@@ -1,0 +1,36 @@
+package web
+
+import "net/http"
+
+// routes is the whole HTTP surface of the server.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+
+	mux.Handle("POST /api/v1/guests", s.handleCreateGuest())
+	mux.Handle("GET /api/v1/me", s.authed(s.handleMe()))
+	mux.Handle("DELETE /api/v1/session", s.authed(s.handleLogout()))
+
+	mux.Handle("GET /api/v1/rooms", s.authed(s.handleListRooms()))
+	mux.Handle("POST /api/v1/rooms", s.authed(s.handleCreateRoom()))
+	mux.Handle("GET /api/v1/rooms/{id}", s.authed(s.handleGetRoom()))
+	mux.Handle("POST /api/v1/rooms/{id}/members", s.authed(s.handleJoin()))
+	mux.Handle("DELETE /api/v1/rooms/{id}/members/me", s.authed(s.handleLeave()))
+	mux.Handle("GET /api/v1/rooms/{id}/messages", s.authed(s.handleMessages()))
+
+	mux.Handle("GET /api/v1/ws", s.handleWebSocket())
+	mux.Handle("/api/", s.handleNotFound())
+
+	mux.Handle("/", s.handleStatic())
+
+	// Browsers may not change state cross-site (CSRF); the WebSocket does
+	// its own Origin check.
+	csrf := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.AllowedOrigins {
+		csrf.AddTrustedOrigin(o)
+	}
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errCrossOrigin)
+	}))
+	return s.recoverPanics(csrf.Handler(securityHeaders(mux)))
+}

@@ -1,0 +1,198 @@
+// Package web is Hanashi's HTTP face: the JSON API, the WebSocket protocol
+// of docs/protocol.md and the embedded web client. NewServer returns an
+// http.Handler; routes.go lists everything it serves.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/hub"
+)
+
+// Config holds the server's dependencies and settings.
+type Config struct {
+	Store  hanashi.Store
+	Hub    *hub.Hub
+	Logger *slog.Logger
+	// AllowedOrigins are origins ("https://chat.example.com") besides the
+	// server's own from which browsers may open WebSockets and send
+	// state-changing requests.
+	AllowedOrigins []string
+	// PingInterval is how often the server pings a WebSocket; a connection
+	// silent for 2.4 intervals is closed. Default 25s.
+	PingInterval time.Duration
+	// WriteTimeout bounds each write to a WebSocket. Default 10s.
+	WriteTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP handler. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+}
+
+// NewServer returns a server; it starts nothing until it serves requests.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 25 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	for i, o := range cfg.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("allowed origin %q: want scheme://host[:port]", o)
+		}
+		cfg.AllowedOrigins[i] = u.Scheme + "://" + u.Host
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{})}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Shutdown closes every WebSocket with 1001 (going away: resume elsewhere)
+// and waits until they are gone or ctx ends. New upgrades are refused.
+// http.Server.Shutdown does not see hijacked connections; this does.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(closeGoingAway, "server shutting down")
+	}
+	for _, c := range conns {
+		select {
+		case <-c.finished:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// register adds a connection unless the server is draining.
+func (s *Server) register(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) unregister(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// closeSession closes every WebSocket of a session with 4001.
+func (s *Server) closeSession(tokenHash []byte) {
+	s.mu.Lock()
+	var found []*conn
+	for c := range s.conns {
+		if string(c.tokenHash) == string(tokenHash) {
+			found = append(found, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range found {
+		c.closeWith(closeSessionEnded, "session ended")
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, hanashi.Errorf(hanashi.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// recoverPanics turns a panic in a handler into a 500 and a log line: one
+// bad request must never take the server down.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sameOrigin reports whether origin is the origin the request was sent to.
+func sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)
+}
+
+// originAllowed reports whether a browser on origin may use this server.
+func (s *Server) originAllowed(r *http.Request, origin string) bool {
+	if sameOrigin(r, origin) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
