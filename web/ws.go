@@ -21,6 +21,12 @@ const (
 	maxFrame    = 64 << 10 // bytes in a client frame; larger closes with 1009
 	maxInflight = 64       // sends awaiting their commit per connection
 	lingerTime  = 2 * time.Second
+	// sendBuffer caps the kernel's send buffer of a WebSocket (Linux
+	// doubles it). Left to autotuning it grows to 4 MiB, which a stalled
+	// client would pin beside its queue, and which would delay the moment
+	// its queue overflows and it is told to resume (4008). Chat frames are
+	// small: this is plenty for a client that reads.
+	sendBuffer = 128 << 10
 )
 
 // errClosing ends a hub client when the connection closes for a reason
@@ -68,6 +74,9 @@ func (s *Server) handleWebSocket() http.Handler {
 		ws, err := websocket.Upgrade(w, r)
 		if err != nil {
 			return // Upgrade has answered the request.
+		}
+		if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+			tc.SetWriteBuffer(sendBuffer)
 		}
 		c := &conn{
 			s:         s,
