@@ -17,6 +17,15 @@ func roomID(r *http.Request) (hanashi.RoomID, error) {
 	return hanashi.RoomID(id), nil
 }
 
+// visibleRoom returns the {id} room as the signed-in user sees it.
+func (s *Server) visibleRoom(r *http.Request) (hanashi.Room, error) {
+	id, err := roomID(r)
+	if err != nil {
+		return hanashi.Room{}, err
+	}
+	return s.cfg.Store.Room(r.Context(), id, userFrom(r.Context()).ID)
+}
+
 type roomResponse struct {
 	Room hanashi.Room `json:"room"`
 }
@@ -62,12 +71,7 @@ func (s *Server) handleCreateRoom() http.Handler {
 
 func (s *Server) handleGetRoom() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := roomID(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		room, err := s.cfg.Store.Room(r.Context(), id, userFrom(r.Context()).ID)
+		room, err := s.visibleRoom(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -127,12 +131,7 @@ func (s *Server) handleLeave() http.Handler {
 // handleMessages pages a room's history by sequence number.
 func (s *Server) handleMessages() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := roomID(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		room, err := s.cfg.Store.Room(r.Context(), id, userFrom(r.Context()).ID)
+		room, err := s.visibleRoom(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -171,7 +170,7 @@ func (s *Server) handleMessages() http.Handler {
 			writeJSON(w, http.StatusOK, map[string]any{"messages": []hanashi.Message{}})
 			return
 		}
-		msgs, err := s.cfg.Store.Messages(r.Context(), id, p.Clamp())
+		msgs, err := s.cfg.Store.Messages(r.Context(), room.ID, p.Clamp())
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -9,12 +9,10 @@ package main
 // this package belong to someone else.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,7 +38,7 @@ func TestBrowserChat(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(browserTestTimeout)
 
-	addr := browserFreeAddr(t)
+	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	srv := browserStartServer(t, addr, dataDir, deadline)
 	base := "http://" + addr + "/"
@@ -205,7 +203,7 @@ func TestBrowserChat(t *testing.T) {
 type browserServer struct {
 	cancel context.CancelFunc
 	done   chan error
-	log    *browserBuffer
+	log    *syncBuffer
 }
 
 // browserStartServer runs the real entry point on addr and waits until
@@ -213,7 +211,7 @@ type browserServer struct {
 func browserStartServer(t *testing.T, addr, dataDir string, deadline time.Time) *browserServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &browserServer{cancel: cancel, done: make(chan error, 1), log: new(browserBuffer)}
+	s := &browserServer{cancel: cancel, done: make(chan error, 1), log: new(syncBuffer)}
 	args := []string{"hanashi", "-addr", addr, "-data", dataDir}
 	getenv := func(string) string { return "" } // defaults only, whatever the environment
 	go func() { s.done <- run(ctx, args, getenv, s.log, s.log) }()
@@ -263,36 +261,6 @@ func (s *browserServer) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("run did not return within 30s of its context being cancelled\n%s", s.log.String())
 	}
-}
-
-// browserFreeAddr returns a loopback address that was free a moment ago.
-func browserFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// browserBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type browserBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *browserBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *browserBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // ---- the browsers --------------------------------------------------------

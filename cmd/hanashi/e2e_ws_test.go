@@ -26,7 +26,7 @@ func TestE2EWebSocket(t *testing.T) {
 	private := srv.room(t, bob, "bobs-secret", true)
 
 	t.Run("handshake", func(t *testing.T) {
-		other := "http://" + e2eFreeAddr(t) // same host, another port: another origin
+		other := "http://" + freeAddr(t) // same host, another port: another origin
 		cases := []struct {
 			name   string
 			header http.Header

@@ -68,33 +68,34 @@ type e2eServer struct {
 	base    string // http://127.0.0.1:port, also the server's own origin
 	dataDir string
 	cmd     *exec.Cmd
-	out     *e2eOutput
+	out     *syncBuffer
 	exited  chan struct{} // closed once the process has been waited for
 	waitErr error         // valid after exited is closed
 	http    *http.Client
 }
 
-// e2eOutput collects a process's stdout and stderr.
-type e2eOutput struct {
+// syncBuffer is a bytes.Buffer safe for concurrent writes: it collects a
+// server's output.
+type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (o *e2eOutput) Write(p []byte) (int, error) {
+func (o *syncBuffer) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.buf.Write(p)
 }
 
-func (o *e2eOutput) String() string {
+func (o *syncBuffer) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.buf.String()
 }
 
-// e2eFreeAddr returns a loopback address with a port that was free a moment
+// freeAddr returns a loopback address with a port that was free a moment
 // ago.
-func e2eFreeAddr(t *testing.T) string {
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -111,7 +112,7 @@ func e2eFreeAddr(t *testing.T) string {
 // is logged if the test failed, and a data race it reported fails the test.
 func e2eStart(t *testing.T, dataDir string, extraArgs ...string) *e2eServer {
 	t.Helper()
-	addr := e2eFreeAddr(t)
+	addr := freeAddr(t)
 	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir}, extraArgs...)
 	argsJSON, err := json.Marshal(args)
 	if err != nil {
@@ -121,7 +122,7 @@ func e2eStart(t *testing.T, dataDir string, extraArgs ...string) *e2eServer {
 		addr:    addr,
 		base:    "http://" + addr,
 		dataDir: dataDir,
-		out:     &e2eOutput{},
+		out:     &syncBuffer{},
 		exited:  make(chan struct{}),
 		http:    &http.Client{Timeout: e2eTimeout},
 	}
