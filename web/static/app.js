@@ -620,11 +620,17 @@ function scrollToBottom() {
 
 // ---- sending ---------------------------------------------------------------
 
+// A client id is unique per sender: this tab's random prefix, then the time
+// and a counter. Time-ordered ids keep the server's index on (author,
+// client_id) appending rather than writing all over the place.
+const clientPrefix = [...crypto.getRandomValues(new Uint8Array(6))]
+  .map((x) => x.toString(16).padStart(2, "0"))
+  .join("");
+let clientCounter = 0;
+
 function newClientID() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  // crypto.randomUUID needs a secure context; plain http on a LAN is not one.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  clientCounter += 1;
+  return `${Date.now().toString(36).padStart(9, "0")}-${clientPrefix}-${clientCounter}`;
 }
 
 ui.composerForm.addEventListener("submit", (ev) => {
