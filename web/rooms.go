@@ -120,9 +120,20 @@ func (s *Server) handleLeave() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := s.cfg.Store.RemoveMember(r.Context(), id, userFrom(r.Context()).ID); err != nil {
+		me := userFrom(r.Context()).ID
+		room, err := s.cfg.Store.Room(r.Context(), id, me)
+		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if err := s.cfg.Store.RemoveMember(r.Context(), id, me); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if room.Private {
+			// A private room is readable by members only: stop the live
+			// streams this user's sockets had open to it.
+			s.unsubscribeUser(me, id)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

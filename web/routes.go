@@ -2,6 +2,9 @@ package web
 
 import "net/http"
 
+// apiFallback takes every API request that no route matches.
+const apiFallback = "/api/"
+
 // routes is the whole HTTP surface of the server.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -19,7 +22,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/rooms/{id}/messages", s.authed(s.handleMessages()))
 
 	mux.Handle("GET /api/v1/ws", s.handleWebSocket())
-	mux.Handle("/api/", s.handleNotFound())
+	mux.Handle(apiFallback, s.handleNotFound(mux))
 
 	mux.Handle("/", s.handleStatic())
 

@@ -132,13 +132,49 @@ func (s *Server) closeSession(tokenHash []byte) {
 	}
 }
 
+// unsubscribeUser ends the subscriptions of every WebSocket of user to room
+// on this node, telling each client with an unsubscribed frame.
+func (s *Server) unsubscribeUser(user hanashi.UserID, room hanashi.RoomID) {
+	s.mu.Lock()
+	var found []*conn
+	for c := range s.conns {
+		if c.user.ID == user {
+			found = append(found, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range found {
+		if c.client.Unsubscribe(room) {
+			c.client.Push(frame(roomFrame{Type: "unsubscribed", Room: room}))
+		}
+	}
+}
+
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
 }
 
-func (s *Server) handleNotFound() http.Handler {
+// handleNotFound answers API requests no route took: 405 with Allow when the
+// path exists for other methods, 404 otherwise, both as JSON.
+func (s *Server) handleNotFound(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != apiFallback {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			var body errorBody
+			body.Error.Code = "method_not_allowed"
+			body.Error.Message = fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, body)
+			return
+		}
 		s.writeError(w, r, hanashi.Errorf(hanashi.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 }
