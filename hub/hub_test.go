@@ -382,3 +382,58 @@ func TestCloseCommitsAcceptedPosts(t *testing.T) {
 		t.Fatalf("store has %d messages, %d were acknowledged", last, acked.Load())
 	}
 }
+
+// BenchmarkResume10k measures a client resuming 10,000 missed messages:
+// from Subscribe to the subscribed frame, with a reader draining the queue.
+func BenchmarkResume10k(b *testing.B) {
+	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	h := hub.New(hub.Config{Store: db, Broker: inmem.NewBroker(), Encoder: textEncoder{}})
+	defer h.Close(context.Background())
+	u, _ := db.CreateUser(b.Context(), hanashi.User{Name: "alice"})
+	room, _ := db.CreateRoom(b.Context(), hanashi.NewRoom{Name: "r", Creator: u.ID})
+	var wg sync.WaitGroup
+	for g := range 100 {
+		wg.Go(func() {
+			for i := range 100 {
+				if _, err := h.Post(b.Context(), hanashi.Post{Room: room.ID, Author: u.ID, ClientID: fmt.Sprintf("%03d-%03d", g, i), Body: "a message of a typical length, say sixty bytes"}); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := fmt.Sprintf("s %d 10000", room.ID)
+	b.ResetTimer()
+	for b.Loop() {
+		c := h.NewClient()
+		done := make(chan int)
+		go func() {
+			n := 0
+			for {
+				frames, err := c.Next(b.Context())
+				if err != nil {
+					return
+				}
+				for _, f := range frames {
+					n++
+					if string(f) == want {
+						done <- n
+						return
+					}
+				}
+			}
+		}()
+		after := int64(0)
+		if err := c.Subscribe(b.Context(), room.ID, &after); err != nil {
+			b.Fatal(err)
+		}
+		if n := <-done; n != 10001 {
+			b.Fatalf("got %d frames, want 10001", n)
+		}
+		c.Close(nil)
+	}
+}
