@@ -31,16 +31,16 @@ type roomResponse struct {
 }
 
 func (s *Server) handleListRooms() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		rooms, err := s.cfg.Store.Rooms(r.Context(), userFrom(r.Context()).ID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if rooms == nil {
 			rooms = []hanashi.Room{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+		return nil
 	})
 }
 
@@ -49,34 +49,32 @@ func (s *Server) handleCreateRoom() http.Handler {
 		Name    string `json:"name"`
 		Private bool   `json:"private"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		name, err := validName("room name", req.Name)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		room, err := s.cfg.Store.CreateRoom(r.Context(), hanashi.NewRoom{Name: name, Private: req.Private, Creator: userFrom(r.Context()).ID})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusCreated, roomResponse{room})
+		return nil
 	})
 }
 
 func (s *Server) handleGetRoom() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		room, err := s.visibleRoom(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, roomResponse{room})
+		return nil
 	})
 }
 
@@ -85,110 +83,108 @@ func (s *Server) handleJoin() http.Handler {
 	type request struct {
 		UserID hanashi.UserID `json:"user_id"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := roomID(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		me := userFrom(r.Context()).ID
-		req := request{UserID: me}
+		var req request
 		if err := decode(w, r, &req, true); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if req.UserID == "" {
 			req.UserID = me
 		}
 		if err := s.cfg.Store.AddMember(r.Context(), id, req.UserID, me); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		room, err := s.cfg.Store.Room(r.Context(), id, me)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, roomResponse{room})
+		return nil
 	})
 }
 
 func (s *Server) handleLeave() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := roomID(r)
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		room, err := s.visibleRoom(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		me := userFrom(r.Context()).ID
-		room, err := s.cfg.Store.Room(r.Context(), id, me)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if err := s.cfg.Store.RemoveMember(r.Context(), id, me); err != nil {
-			s.writeError(w, r, err)
-			return
+		if err := s.cfg.Store.RemoveMember(r.Context(), room.ID, me); err != nil {
+			return err
 		}
 		if room.Private {
 			// A private room is readable by members only: stop the live
 			// streams this user's sockets had open to it.
-			s.unsubscribeUser(me, id)
+			s.unsubscribeUser(me, room.ID)
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
 // handleMessages pages a room's history by sequence number.
 func (s *Server) handleMessages() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		room, err := s.visibleRoom(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		q := r.URL.Query()
-		var p hanashi.Page
-		for _, f := range []struct {
-			name string
-			dst  *int64
-		}{{"after", &p.After}, {"before", &p.Before}} {
-			if v := q.Get(f.name); v != "" {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 {
-					s.writeError(w, r, hanashi.Errorf(hanashi.EINVALID, "%s must be a sequence number", f.name))
-					return
-				}
-				*f.dst = n
-			}
-		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				s.writeError(w, r, hanashi.Errorf(hanashi.EINVALID, "limit must be a positive number"))
-				return
-			}
-			p.Limit = n
-		}
-		switch {
-		case q.Has("after") && q.Has("before"):
-			s.writeError(w, r, hanashi.Errorf(hanashi.EINVALID, "give after or before, not both"))
-			return
-		case !q.Has("after") && !q.Has("before"):
-			// The newest page.
-			p.Before = room.LastSeq + 1
-		case q.Has("before") && p.Before == 0:
-			writeJSON(w, http.StatusOK, map[string]any{"messages": []hanashi.Message{}})
-			return
-		}
-		msgs, err := s.cfg.Store.Messages(r.Context(), room.ID, p.Clamp())
+		p, err := parsePage(r, room.LastSeq)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
+		}
+		msgs := []hanashi.Message{}
+		if p.Limit > 0 {
+			if msgs, err = s.cfg.Store.Messages(r.Context(), room.ID, p); err != nil {
+				return err
+			}
 		}
 		if msgs == nil {
 			msgs = []hanashi.Message{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+		return nil
 	})
+}
+
+// parsePage reads after, before and limit. With neither cursor it is the
+// newest page. A zero Limit means the page is empty by definition
+// (before=0).
+func parsePage(r *http.Request, lastSeq int64) (hanashi.Page, error) {
+	q := r.URL.Query()
+	var p hanashi.Page
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"after", &p.After}, {"before", &p.Before}} {
+		if v := q.Get(f.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return p, hanashi.Errorf(hanashi.EINVALID, "%s must be a sequence number", f.name)
+			}
+			*f.dst = n
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, hanashi.Errorf(hanashi.EINVALID, "limit must be a positive number")
+		}
+		p.Limit = n
+	}
+	switch {
+	case q.Has("after") && q.Has("before"):
+		return p, hanashi.Errorf(hanashi.EINVALID, "give after or before, not both")
+	case !q.Has("after") && !q.Has("before"):
+		p.Before = lastSeq + 1
+	case q.Has("before") && p.Before == 0:
+		return hanashi.Page{}, nil
+	}
+	return p.Clamp(), nil
 }

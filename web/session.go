@@ -111,29 +111,26 @@ func (s *Server) handleCreateGuest() http.Handler {
 		User  hanashi.User `json:"user"`
 		Token string       `json:"token"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		name, err := validName("name", req.Name)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		u, err := s.cfg.Store.CreateUser(r.Context(), hanashi.User{Name: name, Guest: true})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		token, err := s.newSession(r.Context(), u.ID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		s.setSessionCookie(w, r, token)
 		writeJSON(w, http.StatusCreated, response{User: u, Token: token})
+		return nil
 	})
 }
 
@@ -173,14 +170,14 @@ func (s *Server) handleMe() http.Handler {
 
 // handleLogout revokes the session and closes its WebSockets.
 func (s *Server) handleLogout() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		hash := tokenHashFrom(r.Context())
 		if err := s.cfg.Store.DeleteSession(r.Context(), hash); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		s.closeSession(hash)
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
