@@ -11,6 +11,7 @@ package hanashi
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"time"
 )
 
@@ -83,11 +84,24 @@ const (
 	MaxClientIDLen = 128   // bytes in a client-chosen message id
 )
 
+// idEncoding's alphabet is in ASCII order, so IDs sort as their bytes do.
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // NewID returns a random 128-bit identifier in lower-case Crockford base32.
 func NewID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand documents it).
+	return idEncoding.EncodeToString(b[:])
+}
+
+// NewSortableID returns an identifier like NewID whose first 48 bits are t
+// in milliseconds, so IDs made later sort later. Stores use it for rows
+// written in bulk: random IDs land all over a primary-key index and dirty a
+// page each, time-ordered ones append to it. The other 80 bits are random,
+// so the IDs are still not guessable.
+func NewSortableID(t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	rand.Read(b[6:]) // never fails (crypto/rand documents it).
 	return idEncoding.EncodeToString(b[:])
 }

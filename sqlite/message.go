@@ -2,10 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -161,7 +158,7 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 	}
 	room := b.rooms[p.Room]
 	m := hanashi.Message{
-		ID:        newMessageID(now),
+		ID:        hanashi.MessageID(hanashi.NewSortableID(now)),
 		Room:      p.Room,
 		Seq:       room.lastSeq + 1,
 		ClientID:  p.ClientID,
@@ -365,21 +362,3 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 	}
 	return seq, nil
 }
-
-// newMessageID returns a message ID in the format of hanashi.NewID, 128 bits
-// in lower-case Crockford base32, whose first 48 bits are the time in
-// milliseconds. Random IDs would land all over the primary key index, so
-// that a batch of a hundred messages dirtied about a hundred index pages,
-// each written to the WAL at commit; time-ordered ones go to the end of the
-// index, into one or two pages. The other 80 bits are random, so IDs are
-// still not guessable.
-func newMessageID(t time.Time) hanashi.MessageID {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	rand.Read(b[6:]) // never fails (crypto/rand documents it).
-	return hanashi.MessageID(idEncoding.EncodeToString(b[:]))
-}
-
-// idEncoding is the encoding of hanashi.NewID. Its alphabet is in ASCII
-// order, so the IDs sort as their bytes do.
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

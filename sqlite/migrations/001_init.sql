@@ -48,7 +48,7 @@ CREATE INDEX members_user_id ON members (user_id);
 -- the guard against a duplicate sequence number and the index every page of
 -- history is read through. UNIQUE (author_id, client_id) makes a retried send
 -- idempotent; a NULL client_id (none given) never collides. Message ids are
--- time-ordered (see newMessageID), so their index also grows at one end.
+-- time-ordered (see hanashi.NewSortableID), so their index also grows at one end.
 -- (Clustering by (room_id, seq) WITHOUT ROWID was measured: it makes a batch
 -- into several rooms write more pages, not fewer.)
 CREATE TABLE messages (
