@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// countingConn counts round trips: a write that follows a read (or comes
+// first) starts one.
+type countingConn struct {
+	net.Conn
+	trips   *atomic.Int64
+	reading bool
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	if c.reading {
+		c.trips.Add(1)
+		c.reading = false
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	c.reading = true
+	return c.Conn.Read(b)
+}
+
+// TestPostRoundTrips checks that a batch costs the same number of round
+// trips whatever its size: one.
+func TestPostRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	cfg, err := pgxpool.ParseConfig(testpeer.PostgresDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trips atomic.Int64
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, trips: &trips, reading: true}, nil
+	}
+	cfg.MaxConns = 1
+	db, err := open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, hanashi.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rooms []hanashi.RoomID
+	for i := range 4 {
+		r, err := db.CreateRoom(ctx, hanashi.NewRoom{Name: fmt.Sprint(i), Private: i%2 == 0, Creator: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rooms = append(rooms, r.ID)
+	}
+
+	n := 0
+	post := func(size int) int64 {
+		t.Helper()
+		var batch []hanashi.Post
+		for range size {
+			batch = append(batch, hanashi.Post{Room: rooms[n%len(rooms)], Author: u.ID, ClientID: fmt.Sprint(n), Body: "x"})
+			n++
+		}
+		// A retry of the first post, too.
+		batch = append(batch, hanashi.Post{Room: rooms[0], Author: u.ID, ClientID: "0", Body: "x"})
+		before := trips.Load()
+		results, err := db.Post(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range results {
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+		return trips.Load() - before
+	}
+	post(1) // prepares the statements on the connection
+	for _, size := range []int{1, 16, 128, 1000} {
+		if got := post(size); got != 1 {
+			t.Errorf("Post of %d posts took %d round trips, want 1", size+1, got)
+		}
+	}
+}
+
+// TestSessionSettings checks that every connection runs with the isolation
+// level Post is written for and commits synchronously, whatever the
+// database's defaults say.
+func TestSessionSettings(t *testing.T) {
+	ctx := t.Context()
+	url := testpeer.PostgresDB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`ALTER DATABASE ` + name + ` SET synchronous_commit = off`,
+		`ALTER DATABASE ` + name + ` SET default_transaction_isolation = 'serializable'`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(ctx)
+
+	db, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Hold several connections at once, so the pool has to open them all.
+	var conns []*pgxpool.Conn
+	for range 3 {
+		c, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		for setting, want := range map[string]string{
+			"synchronous_commit":            "on",
+			"default_transaction_isolation": "read committed",
+			"plan_cache_mode":               "force_generic_plan",
+		} {
+			var got string
+			if err := c.QueryRow(ctx, `SELECT current_setting($1)`, setting).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("conn %d: %s = %s, want %s", i, setting, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/jackc/pgx/v5"
+)
+
+// errRoomNotFound is returned for a room that does not exist and for a
+// private room the caller is not a member of, so the two cannot be told apart.
+func errRoomNotFound() error {
+	return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
+}
+
+// CreateRoom stores a new room and makes its creator its first member. It
+// fails with ENOTFOUND if the creator does not exist, and with EINVALID for
+// a name that is not UTF-8 text without NUL characters.
+func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room, error) {
+	if !textOK(nr.Name) {
+		return hanashi.Room{}, hanashi.Errorf(hanashi.EINVALID, "room name must be text")
+	}
+	r := hanashi.Room{
+		Name:      nr.Name,
+		Private:   nr.Private,
+		CreatedBy: nr.Creator,
+		CreatedAt: db.now(),
+		Member:    true,
+	}
+	// One statement, so one round trip and one implicit transaction. The
+	// room is inserted only if its creator exists, so a refused room does
+	// not use up an id.
+	err := db.pool.QueryRow(ctx, `
+		WITH r AS (
+			INSERT INTO rooms (name, private, created_by, created_at)
+			SELECT $1::text, $2::boolean, $3::text, $4::timestamptz
+			WHERE EXISTS (SELECT 1 FROM users WHERE id = $3)
+			RETURNING id, created_by
+		), m AS (
+			INSERT INTO members (room_id, user_id) SELECT id, created_by FROM r
+		)
+		SELECT id FROM r`,
+		r.Name, r.Private, id(r.CreatedBy), r.CreatedAt).Scan(&r.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("postgres: create room: %w", err)
+	}
+	return r, nil
+}
+
+// roomColumns are the columns scanRoom reads; the viewer is parameter $1.
+const roomColumns = `r.id, r.name, r.private, r.created_by, r.created_at, r.last_seq,
+	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)`
+
+// scanRoom reads roomColumns.
+func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
+	var r hanashi.Room
+	var created time.Time
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+		return hanashi.Room{}, err
+	}
+	r.CreatedAt = created.UTC()
+	return r, nil
+}
+
+// Room returns the room as viewer sees it, or ENOTFOUND if it does not exist
+// or is private and viewer is not a member.
+func (db *DB) Room(ctx context.Context, rid hanashi.RoomID, viewer hanashi.UserID) (hanashi.Room, error) {
+	row := db.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = $2`, id(viewer), rid)
+	r, err := scanRoom(row.Scan)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return hanashi.Room{}, errRoomNotFound()
+	case err != nil:
+		return hanashi.Room{}, fmt.Errorf("postgres: room: %w", err)
+	case r.Private && !r.Member:
+		return hanashi.Room{}, errRoomNotFound()
+	}
+	return r, nil
+}
+
+// Rooms lists the public rooms and the private rooms viewer is a member of,
+// ordered by id.
+func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT `+roomColumns+`
+		FROM rooms r
+		WHERE NOT r.private
+		   OR EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)
+		ORDER BY r.id`, id(viewer))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rooms: %w", err)
+	}
+	defer rows.Close()
+	rooms := []hanashi.Room{}
+	for rows.Next() {
+		r, err := scanRoom(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: rooms: %w", err)
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: rooms: %w", err)
+	}
+	return rooms, nil
+}
+
+// AddMember makes user a member of room on behalf of by. Anyone may join a
+// public room; adding another user takes a member, and so does joining a
+// private room. It fails with ENOTFOUND if the room is not visible to by or
+// user does not exist, and with EFORBIDDEN if by may see the room but not add
+// others to it.
+func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
+	// One statement reads what the decision needs and inserts the member
+	// when the rule below allows it; the Go code then names the refusal.
+	// Both see the same snapshot.
+	var private, member, userFound bool
+	err := db.pool.QueryRow(ctx, `
+		WITH c AS (
+			SELECT r.private,
+				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $3) AS member,
+				EXISTS (SELECT 1 FROM users u WHERE u.id = $2) AS user_found
+			FROM rooms r WHERE r.id = $1
+		), ins AS (
+			INSERT INTO members (room_id, user_id)
+			SELECT $1::bigint, $2::text FROM c
+			WHERE c.user_found AND (c.member OR (NOT c.private AND $4::boolean))
+			ON CONFLICT DO NOTHING
+		)
+		SELECT private, member, user_found FROM c`,
+		room, id(user), id(by), user == by).Scan(&private, &member, &userFound)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
+		err = errRoomNotFound()
+	case err != nil:
+	case user != by && !member:
+		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
+	case !userFound:
+		err = hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: add member: %w", err)
+	}
+	return nil
+}
+
+// RemoveMember ends user's membership of room. It fails with ENOTFOUND if
+// the room is not visible to user.
+func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
+	// Deleting is harmless when the room is not visible to user: user is
+	// then not a member, so there is nothing to delete.
+	var private, member bool
+	err := db.pool.QueryRow(ctx, `
+		WITH c AS (
+			SELECT r.private,
+				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2) AS member
+			FROM rooms r WHERE r.id = $1
+		), del AS (
+			DELETE FROM members WHERE room_id = $1 AND user_id = $2
+		)
+		SELECT private, member FROM c`,
+		room, id(user)).Scan(&private, &member)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
+		err = errRoomNotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: remove member: %w", err)
+	}
+	return nil
+}
