@@ -48,6 +48,13 @@ func (r *Recorder) Missed() {
 	r.mu.Unlock()
 }
 
+// MissedCalls returns how often Missed was called so far.
+func (r *Recorder) MissedCalls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.missed
+}
+
 // Messages returns a copy of what was delivered so far.
 func (r *Recorder) Messages() []hanashi.Message {
 	r.mu.Lock()
@@ -208,5 +215,194 @@ func testNoConcurrentDeliver(t *testing.T, b hanashi.Broker) {
 	r.WaitFor(t, 400)
 	if r.overlap.Load() {
 		t.Fatal("Deliver was called concurrently for one subscriber")
+	}
+}
+
+// TestNodes runs the part of the suite about several nodes. open returns a
+// fresh broker that is ready to exchange messages with the other nodes;
+// brokers opened for the same t are nodes of one deployment. The suite
+// closes them. Single-node brokers do not run it.
+//
+// Some checks need to know that nothing more is on its way to a node. They
+// rely on causality: once node b has received a message from a, b
+// publishes a marker, and when the marker reaches a, so has everything the
+// broker carried to a before.
+func TestNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	t.Run("AcrossNodes", func(t *testing.T) { testAcrossNodes(t, open) })
+	t.Run("BothNodesPublish", func(t *testing.T) { testBothNodesPublish(t, open) })
+	t.Run("ActiveOnReturn", func(t *testing.T) { testActiveOnReturn(t, open) })
+	t.Run("UnsubscribeAcrossNodes", func(t *testing.T) { testUnsubscribeAcrossNodes(t, open) })
+	t.Run("ResubscribeAcrossNodes", func(t *testing.T) { testResubscribeAcrossNodes(t, open) })
+	t.Run("StaleUnsubscribeAcrossNodes", func(t *testing.T) { testStaleUnsubscribeAcrossNodes(t, open) })
+}
+
+func openNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) (a, b hanashi.Broker) {
+	a, b = open(t), open(t)
+	closeAtEnd(t, a)
+	closeAtEnd(t, b)
+	return a, b
+}
+
+func subscribe(t *testing.T, b hanashi.Broker, room hanashi.RoomID, r *Recorder) {
+	t.Helper()
+	if err := b.Subscribe(t.Context(), room, r); err != nil {
+		t.Fatalf("Subscribe(%d): %v", room, err)
+	}
+}
+
+func publish(t *testing.T, b hanashi.Broker, msgs []hanashi.Message) {
+	t.Helper()
+	if err := b.Publish(t.Context(), msgs); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+}
+
+// barrier returns once everything the broker carried from from to to
+// before the call has arrived at to. room must be unused by the test.
+func barrier(t *testing.T, from, to hanashi.Broker, room hanashi.RoomID) {
+	t.Helper()
+	var mark Recorder
+	subscribe(t, to, room, &mark)
+	publish(t, from, msgs(room, 1, 1))
+	mark.WaitFor(t, 1)
+	if err := to.Unsubscribe(t.Context(), room, &mark); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testAcrossNodes: what a node publishes reaches the other node in order,
+// and its own subscriber exactly once (not again on the way back).
+func testAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var ra, rb Recorder
+	subscribe(t, a, 1, &ra)
+	subscribe(t, b, 1, &rb)
+	for s := int64(1); s <= 100; s += 10 {
+		publish(t, a, msgs(1, s, s+9))
+	}
+	checkSeqs(t, ra.WaitFor(t, 100), 1, 1, 100)
+	checkSeqs(t, rb.WaitFor(t, 100), 1, 1, 100)
+	barrier(t, b, a, 100)
+	barrier(t, a, b, 101)
+	if n := len(ra.Messages()); n != 100 {
+		t.Fatalf("the publishing node's subscriber got %d messages, want 100", n)
+	}
+	if n := len(rb.Messages()); n != 100 {
+		t.Fatalf("the other node's subscriber got %d messages, want 100", n)
+	}
+}
+
+// testBothNodesPublish: both nodes publish to a room both subscribe, from
+// several goroutines each. Every subscriber gets every message once, each
+// goroutine's in order, and is never called concurrently — although its
+// node delivers its own messages and the other node's from different
+// goroutines.
+func testBothNodesPublish(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var ra, rb Recorder
+	subscribe(t, a, 1, &ra)
+	subscribe(t, b, 1, &rb)
+	const goroutines, each = 4, 50
+	var wg sync.WaitGroup
+	for n, node := range []hanashi.Broker{a, b} {
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					s := int64(n*100000 + g*1000 + i)
+					if err := node.Publish(t.Context(), msgs(1, s, s)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	const total = 2 * goroutines * each
+	ra.WaitFor(t, total)
+	rb.WaitFor(t, total)
+	barrier(t, b, a, 100)
+	barrier(t, a, b, 101)
+	for name, r := range map[string]*Recorder{"a": &ra, "b": &rb} {
+		got := r.Messages()
+		if len(got) != total {
+			t.Fatalf("node %s got %d messages, want %d", name, len(got), total)
+		}
+		last := make(map[int64]int64) // by publishing goroutine
+		for _, m := range got {
+			from := m.Seq / 1000
+			if prev, ok := last[from]; ok && m.Seq <= prev {
+				t.Fatalf("node %s got seq %d after %d", name, m.Seq, prev)
+			}
+			last[from] = m.Seq
+		}
+		if r.overlap.Load() {
+			t.Fatalf("Deliver was called concurrently on node %s", name)
+		}
+	}
+}
+
+// testActiveOnReturn: once Subscribe returns, what another node publishes
+// arrives.
+func testActiveOnReturn(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var rs [20]Recorder
+	for i := range rs {
+		room := hanashi.RoomID(i + 1)
+		subscribe(t, b, room, &rs[i])
+		publish(t, a, msgs(room, 1, 1))
+	}
+	for i := range rs {
+		checkSeqs(t, rs[i].WaitFor(t, 1), hanashi.RoomID(i+1), 1, 1)
+	}
+}
+
+func testUnsubscribeAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var r Recorder
+	subscribe(t, b, 1, &r)
+	publish(t, a, msgs(1, 1, 1))
+	r.WaitFor(t, 1)
+	if err := b.Unsubscribe(t.Context(), 1, &r); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, a, msgs(1, 2, 2))
+	barrier(t, a, b, 100)
+	if got := r.Messages(); len(got) != 1 {
+		t.Fatalf("after Unsubscribe got %d messages, want 1", len(got))
+	}
+}
+
+// testResubscribeAcrossNodes: subscribing right after unsubscribing leaves
+// the room subscribed, however the two race inside the broker.
+func testResubscribeAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var prev *Recorder
+	for s := int64(1); s <= 20; s++ {
+		r := new(Recorder)
+		if prev != nil {
+			if err := b.Unsubscribe(t.Context(), 1, prev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		subscribe(t, b, 1, r)
+		publish(t, a, msgs(1, s, s))
+		checkSeqs(t, r.WaitFor(t, 1), 1, s, s)
+		prev = r
+	}
+}
+
+func testStaleUnsubscribeAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var old, cur Recorder
+	subscribe(t, b, 1, &old)
+	subscribe(t, b, 1, &cur)
+	if err := b.Unsubscribe(t.Context(), 1, &old); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, a, msgs(1, 1, 2))
+	checkSeqs(t, cur.WaitFor(t, 2), 1, 1, 2)
+	if n := len(old.Messages()); n != 0 {
+		t.Fatalf("replaced subscriber got %d messages", n)
 	}
 }
