@@ -349,6 +349,63 @@ func TestGapsAreFilledFromStore(t *testing.T) {
 	checkContiguous(t, r.waitSeq(t, 401), 1, 401)
 }
 
+// reconnectingBroker loses every publish, like a broker whose connection
+// is down, and announces the reconnect (Missed) from inside the store's
+// LastSeq read, after another node committed a message: the moment a room
+// is subscribed but not yet live.
+type reconnectingBroker struct {
+	*inmem.Broker
+	sub hanashi.Subscriber
+}
+
+func (b *reconnectingBroker) Publish(ctx context.Context, msgs []hanashi.Message) error {
+	return nil
+}
+
+func (b *reconnectingBroker) Subscribe(ctx context.Context, room hanashi.RoomID, sub hanashi.Subscriber) error {
+	b.sub = sub
+	return b.Broker.Subscribe(ctx, room, sub)
+}
+
+type lastSeqHook struct {
+	*countingStore
+	after func()
+}
+
+func (s *lastSeqHook) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
+	n, err := s.countingStore.LastSeq(ctx, room)
+	s.after()
+	return n, err
+}
+
+// TestMissedBeforeLive checks that a Missed arriving while a room is being
+// set up is not forgotten: the room reads the store once it is live.
+func TestMissedBeforeLive(t *testing.T) {
+	b := &reconnectingBroker{Broker: inmem.NewBroker()}
+	f := newFixture(t, b, hub.Config{})
+	var once sync.Once
+	store := &lastSeqHook{countingStore: f.store}
+	store.after = func() {
+		once.Do(func() {
+			// Another node commits seq 1; its publish is lost with the
+			// connection, and the reconnect says so.
+			if _, err := f.store.Post(context.Background(), []hanashi.Post{{Room: f.room.ID, Author: f.user.ID, ClientID: "elsewhere", Body: "hi"}}); err != nil {
+				t.Error(err)
+			}
+			b.sub.Missed()
+		})
+	}
+	h := hub.New(hub.Config{Store: store, Broker: b, Encoder: textEncoder{}})
+	defer h.Close(context.Background())
+	c := h.NewClient()
+	defer c.Close(nil)
+	r := read(t, c)
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkContiguous(t, r.waitSeq(t, 1), 1, 1)
+}
+
 func TestCloseCommitsAcceptedPosts(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{})
 	var acked atomic.Int64

@@ -2,9 +2,8 @@ package hub
 
 import (
 	"context"
-	"time"
-
 	"sync"
+	"time"
 
 	"github.com/hanashi-chat/hanashi"
 )
@@ -37,7 +36,11 @@ type room struct {
 	subs      map[*sub]struct{}
 	fillTimer *time.Timer
 	filling   bool
-	closed    bool
+	// missed records a Missed that no fill could take yet (before init, or
+	// while a fill whose read may predate it runs): one runs as soon as it
+	// can.
+	missed bool
+	closed bool
 }
 
 var _ hanashi.Subscriber = (*room)(nil)
@@ -80,6 +83,9 @@ func (r *room) init() {
 	early := r.early
 	r.early = nil
 	r.accept(early)
+	if r.missed {
+		r.scheduleFill(0)
+	}
 }
 
 // Deliver is called by the broker.
@@ -101,6 +107,10 @@ func (r *room) Deliver(msgs []hanashi.Message) {
 func (r *room) Missed() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.live || r.filling {
+		r.missed = true
+		return
+	}
 	r.scheduleFill(0)
 }
 
@@ -159,6 +169,7 @@ func (r *room) fill() {
 		return
 	}
 	r.filling = true
+	r.missed = false
 	after := r.last
 	r.mu.Unlock()
 
@@ -186,6 +197,8 @@ func (r *room) fill() {
 	if err != nil {
 		r.h.log.Error("filling a gap from the store failed", "room", r.id, "err", err)
 		r.scheduleFill(time.Second)
+	} else if r.missed {
+		r.scheduleFill(0)
 	} else if len(r.pending) > 0 {
 		r.scheduleFill(r.h.cfg.ReorderWait)
 	}
