@@ -50,7 +50,10 @@ type Store interface {
 	// is not stored again: its result carries the earlier message with
 	// Created false. A post refused on its own (unknown room, not a member,
 	// client id reused in another room) carries Err and does not affect the
-	// others. A non-nil error means nothing in the batch was stored.
+	// others. A non-nil error means nothing in the batch was stored, with
+	// one exception a networked store cannot rule out: a commit whose answer
+	// was lost with the connection. Posts are resent with the same client
+	// ids, so a resend finds such a message instead of storing it twice.
 	Post(ctx context.Context, posts []Post) ([]PostResult, error)
 	// Messages returns a page of a room's messages in ascending seq order.
 	// It does not check visibility: callers check Room first.

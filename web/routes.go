@@ -9,6 +9,7 @@ const apiFallback = "/api/"
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 
 	mux.Handle("POST /api/v1/guests", s.handleCreateGuest())
 	mux.Handle("GET /api/v1/me", s.authed(s.handleMe()))

@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,6 +34,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Ready reports whether this node can serve: its store and broker are
+	// reachable. /readyz answers 503 with the error while it is not. Nil
+	// means always ready.
+	Ready func(ctx context.Context) error
 }
 
 // Server is the HTTP handler. It is safe for concurrent use.
@@ -150,10 +155,40 @@ func (s *Server) unsubscribeUser(user hanashi.UserID, room hanashi.RoomID) {
 	}
 }
 
+// handleHealth is the liveness probe: the process serves HTTP.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
 }
+
+// handleReady is the readiness probe: 200 when this node can take clients,
+// 503 with the reason while its store or broker is unreachable or it is
+// draining, so a load balancer sends new clients elsewhere.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	var err error
+	switch {
+	case draining:
+		err = errors.New("draining")
+	case s.cfg.Ready != nil:
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		err = s.cfg.Ready(ctx)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %v\n", err)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// readyTimeout bounds the checks of one readiness probe.
+const readyTimeout = 2 * time.Second
 
 // handleNotFound answers API requests no route took: 405 with Allow when the
 // path exists for other methods, 404 otherwise, both as JSON.

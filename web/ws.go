@@ -224,7 +224,7 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, b
 	case clientID == "":
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "client_id is missing"), "", room)
 		return
-	case len(clientID) > hanashi.MaxClientIDLen || !utf8.ValidString(clientID):
+	case len(clientID) > hanashi.MaxClientIDLen || !utf8.ValidString(clientID) || strings.IndexByte(clientID, 0) >= 0:
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "client_id must be at most %d bytes of text", hanashi.MaxClientIDLen), "", room)
 		return
 	case body == nil || strings.TrimSpace(*body) == "":
@@ -232,6 +232,10 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, b
 		return
 	case len(*body) > hanashi.MaxBodyBytes:
 		c.sendError(hanashi.Errorf(hanashi.ETOOLARGE, "body is larger than %d bytes", hanashi.MaxBodyBytes), clientID, room)
+		return
+	case strings.IndexByte(*body, 0) >= 0:
+		// Text columns of PostgreSQL cannot hold NUL; no store may differ.
+		c.sendError(hanashi.Errorf(hanashi.EINVALID, "body contains a NUL character"), clientID, room)
 		return
 	case room <= 0:
 		c.sendError(hanashi.Errorf(hanashi.ENOTFOUND, "room not found"), clientID, room)
