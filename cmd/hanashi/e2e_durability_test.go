@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hanashi-chat/hanashi/internal/testpeer"
 )
 
 // TestE2EDurabilityKill9 kills the server with SIGKILL in the middle of a
@@ -12,14 +14,42 @@ import (
 // that every acknowledged message survived exactly once with the seq and id
 // of its ack, and that the room's sequence has no gap.
 func TestE2EDurabilityKill9(t *testing.T) {
+	dataDir := t.TempDir()
+	durabilityBurst(t, func() *e2eServer { return e2eStart(t, dataDir) }, nil)
+}
+
+// TestE2EDurabilityPostgres is the same burst on PostgreSQL, which is also
+// crashed (pg_ctl stop -m immediate) and restarted while the senders go on:
+// sends fail with "unavailable" meanwhile and are retried with their client
+// ids, and still no acknowledged message may be lost or stored twice.
+func TestE2EDurabilityPostgres(t *testing.T) {
+	pg := testpeer.StartPostgres(t)
+	db := testpeer.CreateDB(t, pg.URL())
+	start := func() *e2eServer { return e2eStart(t, t.TempDir(), "-database", db) }
+	durabilityBurst(t, start, func(t *testing.T) {
+		time.Sleep(400 * time.Millisecond)
+		pg.Stop("immediate")
+		t.Log("postgres crashed")
+		time.Sleep(300 * time.Millisecond)
+		pg.Start()
+		t.Log("postgres up again")
+		time.Sleep(600 * time.Millisecond)
+	})
+}
+
+// durabilityBurst runs 16 senders against a server from start, runs midBurst
+// (by default: waits 1.5 s), kills the server with SIGKILL, starts it again
+// and checks the history against every ack.
+func durabilityBurst(t *testing.T, start func() *e2eServer, midBurst func(t *testing.T)) {
 	const (
 		senders  = 16
 		window   = 4 // sends in flight per connection
-		runFor   = 1500 * time.Millisecond
 		minAcked = 100
 	)
-	dataDir := t.TempDir()
-	srv := e2eStart(t, dataDir)
+	if midBurst == nil {
+		midBurst = func(*testing.T) { time.Sleep(1500 * time.Millisecond) }
+	}
+	srv := start()
 	owner := srv.guest(t, "owner")
 	room := srv.room(t, owner, "durable", false)
 
@@ -34,11 +64,12 @@ func TestE2EDurabilityKill9(t *testing.T) {
 		ss[i] = &sender{g: g, conn: srv.ws(t, g)}
 	}
 
-	start := time.Now()
+	began := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, s := range ss {
 		s.acks = e2eStartAcks(s.conn, room.ID, window)
+		s.acks.retryUnavailable = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -47,6 +78,9 @@ func TestE2EDurabilityKill9(t *testing.T) {
 				case <-stop:
 					return
 				default:
+				}
+				if s.acks.resendFailed() != nil {
+					return
 				}
 				id := fmt.Sprintf("s%02d-%06d", i, n)
 				if s.acks.send(id, fmt.Sprintf("durable %s from sender %d", id, i)) != nil {
@@ -58,9 +92,9 @@ func TestE2EDurabilityKill9(t *testing.T) {
 
 	// Kill the server once the burst has run for a while, then let the
 	// senders notice.
-	time.Sleep(runFor)
+	midBurst(t)
 	srv.kill()
-	killedAt := time.Since(start)
+	killedAt := time.Since(began)
 	close(stop)
 	wg.Wait()
 	for _, s := range ss {
@@ -89,14 +123,18 @@ func TestE2EDurabilityKill9(t *testing.T) {
 			acked[id] = a
 		}
 	}
-	t.Logf("killed after %v: %d sends, %d acked", killedAt.Round(time.Millisecond), len(sent), len(acked))
+	retried := 0
+	for _, s := range ss {
+		retried += s.acks.retried()
+	}
+	t.Logf("killed after %v: %d sends, %d acked, %d retried after \"unavailable\"", killedAt.Round(time.Millisecond), len(sent), len(acked), retried)
 	if len(acked) < minAcked {
-		t.Fatalf("only %d sends acked in %v before the kill, want at least %d", len(acked), runFor, minAcked)
+		t.Fatalf("only %d sends acked in %v before the kill, want at least %d", len(acked), killedAt, minAcked)
 	}
 	for i, s := range ss {
 		_, am := s.acks.snapshot()
 		if len(am) == 0 {
-			t.Errorf("sender %d got no ack in %v", i, runFor)
+			t.Errorf("sender %d got no ack in %v", i, killedAt)
 		}
 		if err := s.acks.Unexpected(); err != nil {
 			t.Errorf("sender %d: %v", i, err)
@@ -105,7 +143,7 @@ func TestE2EDurabilityKill9(t *testing.T) {
 
 	// Restart on the same data and read the whole history. The owner's
 	// session must have survived the crash too.
-	srv = e2eStart(t, dataDir)
+	srv = start()
 	history := srv.history(t, owner, room.ID)
 
 	seen := make(map[string]int64) // client_id -> seq

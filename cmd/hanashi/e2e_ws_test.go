@@ -201,6 +201,8 @@ func TestE2EWebSocket(t *testing.T) {
 			{"empty body", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e-3","body":""}`, public.ID), "invalid", "", "e-3", 0},
 			{"white-space body", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e-4","body":" \n\t "}`, public.ID), "invalid", "", "e-4", 0},
 			{"no body", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e-5"}`, public.ID), "invalid", "", "e-5", 0},
+			{"NUL in the body", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e-nul","body":"a\u0000b"}`, public.ID), "invalid", "", "e-nul", 0},
+			{"NUL in the client_id", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e\u0000","body":"a"}`, public.ID), "invalid", "", "", 0},
 			{"body of 16385 bytes", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"e-6","body":"%s"}`, public.ID, strings.Repeat("b", 16385)), "too_large", "invalid", "e-6", 0},
 			{"no client_id", fmt.Sprintf(`{"type":"send","room":%d,"body":"hi"}`, public.ID), "invalid", "", "", 0},
 			{"client_id of 129 bytes", fmt.Sprintf(`{"type":"send","room":%d,"client_id":"%s","body":"hi"}`, public.ID, long), "invalid", "", "", 0},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,8 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/postgres"
+	"github.com/hanashi-chat/hanashi/redis"
 	"github.com/hanashi-chat/hanashi/sqlite"
 	"github.com/hanashi-chat/hanashi/web"
 )
@@ -36,11 +40,15 @@ func main() {
 // config is everything run needs to know, from flags and HANASHI_*
 // environment variables (flags win).
 type config struct {
-	Addr    string
-	DataDir string
-	Origins []string
-	Node    string
-	Log     string // "text" or "json"
+	Command     string // "" to serve, or "migrate"
+	Addr        string
+	DataDir     string
+	DatabaseURL string // postgres://...; empty for SQLite in DataDir
+	RedisURL    string // redis://...; empty for a single node
+	RedisPrefix string
+	Origins     []string
+	Node        string
+	Log         string // "text" or "json"
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -57,18 +65,36 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (HANASHI_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", env("DATA", "hanashi-data"), "data directory; holds the SQLite database (HANASHI_DATA)")
+	fs.StringVar(&cfg.DatabaseURL, "database", env("DATABASE_URL", ""), "PostgreSQL URL, postgres://user:password@host/db; instead of SQLite (HANASHI_DATABASE_URL)")
+	fs.StringVar(&cfg.RedisURL, "redis", env("REDIS_URL", ""), "Redis URL, redis://host:6379/0, connecting the nodes of a cluster (HANASHI_REDIS_URL)")
+	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", env("REDIS_PREFIX", "hanashi:"), "prefix of this cluster's Redis channels (HANASHI_REDIS_PREFIX)")
 	fs.StringVar(&origins, "origins", env("ORIGINS", ""), "comma-separated origins, besides the server's own, allowed to use the API from a browser, e.g. https://chat.example.com (HANASHI_ORIGINS)")
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hanashi [flags]\n\nHanashi is a self-hosted chat server. Flags:\n")
+		fmt.Fprintf(stderr, "Usage: hanashi [flags]          serve\n"+
+			"       hanashi migrate [flags]  bring the database schema up to date and exit\n\n"+
+			"Hanashi is a self-hosted chat server. Flags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	args = args[1:]
+	if len(args) > 0 && args[0] == "migrate" {
+		cfg.Command, args = "migrate", args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.Command == "" && fs.Arg(0) == "migrate" {
+		cfg.Command = "migrate"
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return cfg, err
+		}
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+		return cfg, fmt.Errorf("-database must be a postgres:// URL")
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -98,20 +124,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(handler).With("node", cfg.Node)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
+	if cfg.Command == "migrate" {
+		return migrate(ctx, cfg, log)
 	}
-	dbPath := filepath.Join(cfg.DataDir, "hanashi.db")
-	store, err := sqlite.Open(ctx, dbPath)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("opening the database: %w", err)
+		return err
 	}
 	defer store.Close()
-
-	broker := inmem.NewBroker()
+	broker, err := openBroker(cfg, log)
+	if err != nil {
+		return err
+	}
 	defer broker.Close()
+
 	h := hub.New(hub.Config{Store: store, Broker: broker, Encoder: web.Encoder{}, Logger: log})
-	srv, err := web.NewServer(web.Config{Store: store, Hub: h, Logger: log, AllowedOrigins: cfg.Origins})
+	srv, err := web.NewServer(web.Config{
+		Store: store, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
+		Ready: func(ctx context.Context) error { return ready(ctx, store, broker) },
+	})
 	if err != nil {
 		return err
 	}
@@ -128,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("serving", "url", "http://"+ln.Addr().String(), "database", dbPath)
+	log.Info("serving", "url", "http://"+ln.Addr().String())
 	fmt.Fprintf(stdout, "Hanashi is serving on http://%s\n", ln.Addr())
 
 	select {
@@ -150,4 +181,85 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens PostgreSQL when a database URL is configured and the
+// SQLite file in the data directory otherwise, bringing its schema up to
+// date either way.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (hanashi.Store, error) {
+	if cfg.DatabaseURL != "" {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("opening the database: %w", err)
+		}
+		log.Info("store", "kind", "postgres", "database", redactURL(cfg.DatabaseURL))
+		return db, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "hanashi.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	log.Info("store", "kind", "sqlite", "database", path)
+	return db, nil
+}
+
+// openBroker connects to Redis when it is configured; a single node needs
+// no more than the in-process broker.
+func openBroker(cfg config, log *slog.Logger) (hanashi.Broker, error) {
+	if cfg.RedisURL == "" {
+		return inmem.NewBroker(), nil
+	}
+	b, err := redis.New(redis.Config{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Redis: %w", err)
+	}
+	log.Info("broker", "kind", "redis", "redis", redactURL(cfg.RedisURL), "prefix", cfg.RedisPrefix)
+	return b, nil
+}
+
+// ready checks what the node depends on, for /readyz.
+func ready(ctx context.Context, store hanashi.Store, broker hanashi.Broker) error {
+	if p, ok := store.(interface{ Ping(context.Context) error }); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+	}
+	if r, ok := broker.(interface{ Ready() error }); ok {
+		if err := r.Ready(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// migrate brings the configured database up to date, for "hanashi migrate":
+// deployments that run several nodes migrate once before rolling them out.
+// (Every node also migrates at start, under a lock.)
+func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	if cfg.DatabaseURL != "" {
+		if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+		log.Info("migrated", "database", redactURL(cfg.DatabaseURL))
+		return nil
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("migrated", "database", filepath.Join(cfg.DataDir, "hanashi.db"))
+	return store.Close()
+}
+
+// redactURL drops the password from a URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -639,6 +639,9 @@ type e2eAcks struct {
 	conn   *e2eConn
 	room   int64
 	window chan struct{}
+	// retryUnavailable makes an "unavailable" error for a send expected:
+	// resendFailed sends it again with the same client id.
+	retryUnavailable bool
 
 	mu      sync.Mutex
 	sent    map[string]string    // client_id -> body
@@ -647,6 +650,8 @@ type e2eAcks struct {
 	maxWait time.Duration        // longest time from write to ack
 	bad     error                // the first unexpected frame
 	readErr error                // why the reader stopped
+	failed  []string             // client_ids refused as unavailable, to send again
+	resent  int
 
 	readDone chan struct{}
 }
@@ -679,6 +684,8 @@ func (a *e2eAcks) readLoop() {
 		_, sent := a.sent[f.ClientID]
 		_, dup := a.acks[f.ClientID]
 		switch {
+		case a.retryUnavailable && f.Type == "error" && f.Code == "unavailable" && sent && !dup:
+			a.failed = append(a.failed, f.ClientID)
 		case f.Type != "ack" || !sent || f.Room != a.room || f.Seq <= 0 || f.ID == "":
 			a.badLocked(fmt.Errorf("unexpected frame %s", f))
 		case dup:
@@ -716,6 +723,35 @@ func (a *e2eAcks) send(clientID, body string) error {
 	a.sentAt[clientID] = time.Now()
 	a.mu.Unlock()
 	return a.conn.send(a.room, clientID, body)
+}
+
+// resendFailed sends again, with the same client ids and bodies, the sends
+// refused as unavailable since the last call.
+func (a *e2eAcks) resendFailed() error {
+	a.mu.Lock()
+	failed := a.failed
+	a.failed = nil
+	a.mu.Unlock()
+	if len(failed) > 0 {
+		time.Sleep(20 * time.Millisecond) // back off a little
+	}
+	for _, id := range failed {
+		a.mu.Lock()
+		body := a.sent[id]
+		a.resent++
+		a.mu.Unlock()
+		if err := a.send(id, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retried is how many sends resendFailed sent again.
+func (a *e2eAcks) retried() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.resent
 }
 
 // wait waits until every send has been acked.
