@@ -186,6 +186,11 @@ func New(cfg Config) (*Broker, error) {
 		cfg.FlushTimeout = 2 * time.Second
 	}
 
+	// go-redis logs through one logger for the whole process; what it says
+	// (failed dials, mostly) the broker also reports, so it goes in at
+	// debug level, structured like the rest.
+	goredis.SetLogger(libraryLogger{cfg.Logger})
+
 	id := hanashi.NewID()
 	b := &Broker{
 		cfg:        cfg,
@@ -381,4 +386,11 @@ func (b *Broker) Close() error {
 		return fmt.Errorf("redis: closing the client: %w", err)
 	}
 	return nil
+}
+
+// libraryLogger hands go-redis's log lines to slog at debug level.
+type libraryLogger struct{ log *slog.Logger }
+
+func (l libraryLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
