@@ -17,6 +17,10 @@ const (
 	ERATELIMITED  = "rate_limited" // too many requests
 	EUNAVAILABLE  = "unavailable"  // shutting down or a dependency is down
 	EINTERNAL     = "internal"     // a bug or an I/O failure; details are logged, not shown
+
+	// EUNSUPPORTED: content of a kind the server does not accept, such as
+	// an avatar upload that is not a PNG, JPEG, GIF or WebP image.
+	EUNSUPPORTED = "unsupported_media_type"
 )
 
 // Error is the one error type that crosses package boundaries with a meaning

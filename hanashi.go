@@ -25,12 +25,32 @@ type RoomID int64
 type MessageID string
 
 // User is a person or a guest who can post.
+//
+// A user has up to three sources for an avatar, which the web layer tries in
+// order (an upload, the provider's picture, Gravatar by Email, initials) to
+// compute AvatarURL. The store keeps the sources and the result as they are
+// given; it never resolves one into the other.
 type User struct {
-	ID        UserID    `json:"id"`
-	Name      string    `json:"name"`
-	AvatarURL string    `json:"avatar_url"`
-	Guest     bool      `json:"guest"`
-	CreatedAt time.Time `json:"created_at"`
+	ID   UserID `json:"id"`
+	Name string `json:"name"`
+	// AvatarURL is the resolved URL that messages carry as their author's
+	// avatar; "" for none.
+	AvatarURL string `json:"avatar_url"`
+	Guest     bool   `json:"guest"`
+	// Email is a verified address in normal form (see NormalEmail), or ""
+	// when no identity of the user ever vouched for one.
+	Email string `json:"email,omitempty"`
+	// Disabled users cannot sign in, their sessions do not authenticate and
+	// they cannot post. A guest whose messages were claimed into an account
+	// is disabled for good.
+	Disabled bool `json:"disabled,omitempty"`
+	// AvatarUpload is the stored file name of the avatar the user uploaded,
+	// or "" for none.
+	AvatarUpload string `json:"avatar_upload,omitempty"`
+	// ProviderAvatar is the picture URL the identity provider gave at the
+	// user's latest sign-in that came with one, or "".
+	ProviderAvatar string    `json:"provider_avatar,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // Author is the part of a User that travels with every message.
@@ -42,11 +62,13 @@ type Author struct {
 
 // Room is a place where messages are posted in order.
 type Room struct {
-	ID        RoomID    `json:"id"`
-	Name      string    `json:"name"`
-	Private   bool      `json:"private"`
-	CreatedBy UserID    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
+	ID      RoomID `json:"id"`
+	Name    string `json:"name"`
+	Private bool   `json:"private"`
+	// GuestsAllowed says whether guests may join the room and post in it.
+	GuestsAllowed bool      `json:"guests_allowed"`
+	CreatedBy     UserID    `json:"created_by"`
+	CreatedAt     time.Time `json:"created_at"`
 	// LastSeq is the sequence number of the newest message in the room (0 when
 	// empty) at the time the room was read.
 	LastSeq int64 `json:"last_seq"`

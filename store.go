@@ -5,29 +5,115 @@ import (
 	"time"
 )
 
-// Store is the durable record of users, sessions, rooms and messages. It is
-// the source of truth: the Broker only tells nodes that something new is in
-// the Store, and every gap is filled from here.
+// Store is the durable record of users and their identities, sessions,
+// sign-in links, rooms and messages. It is the source of truth: the Broker
+// only tells nodes that something new is in the Store, and every gap is
+// filled from here. It is also how nodes learn of sessions ended on other
+// nodes (see RevokedSessions), so that works without a Broker.
 //
 // Implementations are safe for concurrent use and must pass the conformance
 // suite in package storetest. Errors meant for users are *Error values; a
 // room that exists but is private to others is reported as ENOTFOUND, so that
 // its existence is not revealed.
 type Store interface {
-	// CreateUser stores a new user. ID and CreatedAt are assigned by the store.
+	// CreateUser stores a new user with every field of u except ID and
+	// CreatedAt, which are assigned by the store; Email is kept in normal
+	// form (see NormalEmail). Users who sign in are made by SignIn; this is
+	// for guests and tools.
 	CreateUser(ctx context.Context, u User) (User, error)
 	// User returns the user with the given id.
 	User(ctx context.Context, id UserID) (User, error)
 
-	// CreateSession stores a session; s.TokenHash must be unique.
+	// SignIn returns the user an identity belongs to, making or linking one
+	// first if the identity is new, all in one transaction:
+	//   - an identity seen before belongs to the user it was linked to;
+	//   - a new identity whose e-mail the provider verified is linked to the
+	//     user that already has an identity with the same verified address
+	//     (compared in normal form), if any: verified addresses join the
+	//     accounts of several providers, unverified ones never do;
+	//   - otherwise a new user (not a guest) is made for it, named
+	//     id.DisplayName(), with Email set only when it is verified.
+	// Every sign-in records the identity's current e-mail claims, sets the
+	// user's Email if it had none and the address is verified, and, when
+	// id.Picture is not empty, makes it the user's ProviderAvatar. A disabled
+	// user is refused with EFORBIDDEN and nothing changes. Provider and
+	// Subject must not be empty (EINVALID). Concurrent sign-ins with the same
+	// new identity, on any number of nodes, make exactly one user.
+	SignIn(ctx context.Context, id Identity) (User, error)
+	// UpdateProfile changes the fields of p that are not nil and returns the
+	// user as now stored, or ENOTFOUND. Messages carry their author's
+	// current name and avatar, so the change shows on old messages too.
+	UpdateProfile(ctx context.Context, user UserID, p ProfileUpdate) (User, error)
+	// ClaimGuest hands what guest posted to user, when a guest signs in, in
+	// one transaction: guest's messages get user as their author, keeping
+	// their rooms and seqs (one whose client id user already has loses its
+	// client id; the others keep theirs, so a resend as user finds them);
+	// guest's room memberships move to user; guest's sessions end and are
+	// logged as revoked; and guest is disabled for good. Rooms guest created
+	// keep guest as their creator. It returns how many messages moved.
+	//
+	// guest must be a guest and user must not be (EINVALID, also for
+	// guest == user); either unknown is ENOTFOUND; a disabled user, or a
+	// guest an administrator disabled, is EFORBIDDEN. Claiming again into
+	// the same user moves what is left, normally nothing, so a repeated call
+	// is harmless; into another user it is ECONFLICT.
+	ClaimGuest(ctx context.Context, guest, user UserID) (moved int, err error)
+	// SetDisabled disables or enables a user, or ENOTFOUND. Disabling ends
+	// all of the user's sessions, as DeleteUserSessions does. A claimed guest
+	// cannot be enabled again (EINVALID).
+	SetDisabled(ctx context.Context, user UserID, disabled bool) error
+
+	// CreateSession stores a session; s.TokenHash must be unique (else
+	// ECONFLICT). A zero s.CreatedAt becomes the current time. A disabled
+	// user gets no session (EFORBIDDEN).
 	CreateSession(ctx context.Context, s Session) error
 	// SessionUser returns the user owning the unexpired session whose token
-	// hashes to tokenHash, or EUNAUTHORIZED.
+	// hashes to tokenHash, or EUNAUTHORIZED; also EUNAUTHORIZED when the
+	// user is disabled.
 	SessionUser(ctx context.Context, tokenHash []byte) (User, error)
-	// DeleteSession removes a session. Removing a missing one is not an error.
+	// DeleteSession removes a session and logs it as revoked. Removing a
+	// missing one is not an error.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// DeleteUserSessions removes every session of user and logs each as
+	// revoked ("sign out everywhere"). A user without sessions, or unknown,
+	// is not an error.
+	DeleteUserSessions(ctx context.Context, user UserID) error
+	// RevokedSessions reads the revocation log: the token hashes of the
+	// sessions that DeleteSession, DeleteUserSessions, SetDisabled and
+	// ClaimGuest removed, on any node. Every entry has an id greater than
+	// those of the entries committed before it, so a reader that asks for
+	// the entries after the last id it has seen never misses one.
+	//
+	// With after >= 0 it returns the oldest entries (at most RevocationPage)
+	// with an id greater than after, and the id of the last one returned, or
+	// after itself when there is none: pass last as the next after. A full
+	// page means more may be waiting. With after < 0 it returns no entries
+	// and the id of the newest entry (0 for none): the place for a node
+	// that starts up to begin reading from, since older revocations can have
+	// no sockets on it. Each call is one indexed query, cheap enough to poll
+	// several times a second. Entries are kept at least RevocationRetention.
+	RevokedSessions(ctx context.Context, after int64) (hashes [][]byte, last int64, err error)
+
+	// CreateLoginToken stores a sign-in link's token, with the current time
+	// as its creation time, and purges tokens that expired more than
+	// LoginTokenRetention ago. The hash and e-mail must not be empty and
+	// ExpiresAt must be storable (else EINVALID); a hash stored before is
+	// ECONFLICT.
+	CreateLoginToken(ctx context.Context, t LoginToken) error
+	// CountLoginTokens counts the tokens made at or after since for the
+	// address email (compared in normal form) and for the client ip, used
+	// or not, for rate limits that hold across nodes. since must lie within
+	// LoginTokenRetention of the tokens' expiry for the counts to be whole.
+	CountLoginTokens(ctx context.Context, email, ip string, since time.Time) (byEmail, byIP int, err error)
+	// RedeemLoginToken spends the unexpired, unused token whose hash is
+	// given and returns its address (in normal form). It is atomic: of any
+	// number of concurrent calls for one token, on any number of nodes,
+	// exactly one succeeds. An unknown, used or expired token is
+	// EUNAUTHORIZED, with one message for all three.
+	RedeemLoginToken(ctx context.Context, hash []byte) (email string, err error)
 
 	// CreateRoom stores a new room; its creator becomes its first member.
+	// A guest cannot create a room that forbids guests (EFORBIDDEN).
 	CreateRoom(ctx context.Context, r NewRoom) (Room, error)
 	// Room returns the room as seen by viewer: ENOTFOUND if it does not exist
 	// or is private and viewer is not a member.
@@ -37,7 +123,9 @@ type Store interface {
 	Rooms(ctx context.Context, viewer UserID) ([]Room, error)
 	// AddMember makes user a member of room on behalf of by. Anyone may join a
 	// public room themselves; adding somebody else, or anybody to a private
-	// room, takes a member. Adding an existing member is not an error.
+	// room, takes a member. Adding an existing member is not an error. A
+	// guest cannot become a member of a room that forbids guests
+	// (EFORBIDDEN), even by being added.
 	AddMember(ctx context.Context, room RoomID, user, by UserID) error
 	// RemoveMember ends user's membership. Leaving a room one is not a member
 	// of is not an error, as long as the room is visible to user.
@@ -48,12 +136,15 @@ type Store interface {
 	// stable storage) when Post returns. Each message gets the next sequence
 	// number of its room. A post whose (Author, ClientID) was stored before
 	// is not stored again: its result carries the earlier message with
-	// Created false. A post refused on its own (unknown room, not a member,
-	// client id reused in another room) carries Err and does not affect the
-	// others. A non-nil error means nothing in the batch was stored, with
-	// one exception a networked store cannot rule out: a commit whose answer
-	// was lost with the connection. Posts are resent with the same client
-	// ids, so a resend finds such a message instead of storing it twice.
+	// Created false. A post refused on its own carries Err and does not
+	// affect the others: ENOTFOUND for an unknown room or author or a private
+	// room the author is not a member of, ECONFLICT for a client id used in
+	// another room, EFORBIDDEN for a disabled author or a guest in a room
+	// that forbids guests. A non-nil error means nothing in the batch was
+	// stored, with one exception a networked store cannot rule out: a commit
+	// whose answer was lost with the connection. Posts are resent with the
+	// same client ids, so a resend finds such a message instead of storing
+	// it twice.
 	Post(ctx context.Context, posts []Post) ([]PostResult, error)
 	// Messages returns a page of a room's messages in ascending seq order.
 	// It does not check visibility: callers check Room first.
@@ -70,7 +161,11 @@ type Store interface {
 type NewRoom struct {
 	Name    string
 	Private bool
-	Creator UserID
+	// NoGuests makes a room that guests may not join or post in. The zero
+	// value allows them, so a room created without a word about guests is
+	// open to them, as rooms were before guests could be kept out.
+	NoGuests bool
+	Creator  UserID
 }
 
 // Post is one message to be stored.

@@ -15,12 +15,14 @@ import (
 // Post stores a batch of messages in one transaction. See hanashi.Store for
 // what each result means.
 //
-// The batch costs one round trip whatever its size: its two statements go
+// The batch costs one round trip whatever its size: its three statements go
 // out together in a pipeline, which PostgreSQL runs as one implicit
 // transaction and commits, synchronously, when it reaches the end.
 //
 //  1. lockRooms locks the rows of the batch's rooms, in id order.
-//  2. postBatch, in a snapshot taken after the locks were granted, checks
+//  2. lockAuthors locks the rows of the batch's authors against a claim of
+//     their messages (see ClaimGuest) until the batch commits.
+//  3. postBatch, in a snapshot taken after the locks were granted, checks
 //     every post, finds the messages stored earlier under the same client
 //     ids, gives the new messages the next seqs of their rooms, inserts them
 //     and advances the rooms' counters, all from arrays of the posts'
@@ -87,12 +89,22 @@ func retryable(err error) bool {
 // instead of deadlocking.
 const lockRooms = `SELECT id FROM rooms WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`
 
+// lockAuthors locks the authors of a batch. FOR KEY SHARE is the lock the
+// foreign key check of every new message takes anyway, so it costs little
+// and excludes nothing but FOR UPDATE, which ClaimGuest takes on a guest:
+// taken before postBatch reads, it makes a batch of the guest's either commit
+// before the claim moves the guest's messages, or wait for the claim and see
+// the guest disabled. Every other change of a user (a name, disabling) takes
+// a weaker lock and does not wait for posts.
+const lockAuthors = `SELECT 1 FROM users WHERE id = ANY($1::text[]) ORDER BY id FOR KEY SHARE`
+
 // postBatch stores a batch. It takes the posts as arrays, one element per
 // post: $1 room, $2 author, $3 client id (empty for none), $4 body, $5 the
 // id for a new message, $6 whether the text could not be stored; and the
 // time $7. It returns a row per post, in the order of the posts, whose outcome is one of
 // created, stored (a retry of the message returned), conflict (client id used
-// in another room), or why the post was refused: no_room, no_user, invalid.
+// in another room), or why the post was refused: no_room, no_user, disabled,
+// no_guests, invalid.
 //
 // What happens to a post follows the SQLite store exactly: a message stored
 // before under the same client id, or by an earlier post of the batch,
@@ -114,6 +126,8 @@ checked AS (
 			WHEN r.id IS NULL THEN 'no_room'
 			WHEN r.private AND mb.user_id IS NULL THEN 'no_room'
 			WHEN u.id IS NULL THEN 'no_user'
+			WHEN u.disabled THEN 'disabled'
+			WHEN u.guest AND NOT r.guests_allowed THEN 'no_guests'
 			WHEN p.bad THEN 'invalid'
 		END AS refusal,
 		coalesce(u.name, '') AS author_name, coalesce(u.avatar_url, '') AS author_avatar,
@@ -121,13 +135,13 @@ checked AS (
 		m.created_at AS old_created_at
 	FROM p
 	LEFT JOIN LATERAL (
-		SELECT id, private, last_seq FROM rooms WHERE id = p.room_id LIMIT 1
+		SELECT id, private, guests_allowed, last_seq FROM rooms WHERE id = p.room_id LIMIT 1
 	) r ON true
 	LEFT JOIN LATERAL (
 		SELECT user_id FROM members WHERE room_id = p.room_id AND user_id = p.author_id LIMIT 1
 	) mb ON true
 	LEFT JOIN LATERAL (
-		SELECT id, name, avatar_url FROM users WHERE id = p.author_id LIMIT 1
+		SELECT id, name, avatar_url, guest, disabled FROM users WHERE id = p.author_id LIMIT 1
 	) u ON true
 	LEFT JOIN LATERAL (
 		SELECT id, room_id, seq, body, created_at FROM messages
@@ -206,6 +220,7 @@ func (db *DB) post(ctx context.Context, posts []hanashi.Post, results []hanashi.
 
 	b := &pgx.Batch{}
 	b.Queue(lockRooms, rooms)
+	b.Queue(lockAuthors, authors)
 	b.Queue(postBatch, rooms, authors, clientIDs, bodies, ids, bad, now)
 	br := db.pool.SendBatch(ctx, b)
 	// The end of the transaction went out with the batch, so an error found
@@ -220,10 +235,13 @@ func (db *DB) post(ctx context.Context, posts []hanashi.Post, results []hanashi.
 	return err
 }
 
-// readPostResults reads the results of the two statements of a batch.
+// readPostResults reads the results of the three statements of a batch.
 func readPostResults(br pgx.BatchResults, posts []hanashi.Post, results []hanashi.PostResult) error {
 	if _, err := br.Exec(); err != nil {
 		return fmt.Errorf("lock rooms: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("lock authors: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -255,7 +273,11 @@ func readPostResults(br pgx.BatchResults, posts []hanashi.Post, results []hanash
 		case "no_room":
 			results[i] = hanashi.PostResult{Err: errRoomNotFound()}
 		case "no_user":
-			results[i] = hanashi.PostResult{Err: hanashi.Errorf(hanashi.ENOTFOUND, "user not found")}
+			results[i] = hanashi.PostResult{Err: errUserNotFound()}
+		case "disabled":
+			results[i] = hanashi.PostResult{Err: errDisabled()}
+		case "no_guests":
+			results[i] = hanashi.PostResult{Err: errNoGuests()}
 		case "invalid":
 			results[i] = hanashi.PostResult{Err: hanashi.Errorf(hanashi.EINVALID, "client id and body must be text without NUL characters")}
 		default:

@@ -8,7 +8,13 @@
 // batches never deadlock on them) and only then looks for earlier messages
 // and reads the rooms' sequence counters. The lock is held until commit, so
 // the messages of a room become visible in seq order, which is what lets a
-// reader on another node fill any gap from the store.
+// reader on another node fill any gap from the store. The same goes for the
+// rest: a claim of a guest's messages locks the guest's row, which Post's
+// lock on its authors waits for (see ClaimGuest); first sign-ins with one
+// verified address queue on an advisory lock on the address (see SignIn);
+// and every deletion of sessions takes one advisory lock before it logs
+// them as revoked, so that the log's ids become visible in order (see
+// revokeLock).
 //
 // Each connection runs with READ COMMITTED as its default isolation, the
 // level Post is written for: a statement that follows the lock must see

@@ -17,35 +17,47 @@ func errRoomNotFound() error {
 }
 
 // CreateRoom stores a new room and makes its creator its first member. It
-// fails with ENOTFOUND if the creator does not exist, and with EINVALID for
-// a name that is not UTF-8 text without NUL characters.
+// fails with ENOTFOUND if the creator does not exist, with EFORBIDDEN if a
+// guest creates a room that forbids guests, and with EINVALID for a name that
+// is not UTF-8 text without NUL characters.
 func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room, error) {
 	if !textOK(nr.Name) {
 		return hanashi.Room{}, hanashi.Errorf(hanashi.EINVALID, "room name must be text")
 	}
 	r := hanashi.Room{
-		Name:      nr.Name,
-		Private:   nr.Private,
-		CreatedBy: nr.Creator,
-		CreatedAt: db.now(),
-		Member:    true,
+		Name:          nr.Name,
+		Private:       nr.Private,
+		GuestsAllowed: !nr.NoGuests,
+		CreatedBy:     nr.Creator,
+		CreatedAt:     db.now(),
+		Member:        true,
 	}
 	// One statement, so one round trip and one implicit transaction. The
-	// room is inserted only if its creator exists, so a refused room does
-	// not use up an id.
+	// room is inserted only if its creator may create it, so a refused room
+	// does not use up an id.
+	var found bool
+	var roomID *int64
 	err := db.pool.QueryRow(ctx, `
-		WITH r AS (
-			INSERT INTO rooms (name, private, created_by, created_at)
-			SELECT $1::text, $2::boolean, $3::text, $4::timestamptz
-			WHERE EXISTS (SELECT 1 FROM users WHERE id = $3)
+		WITH u AS (
+			SELECT guest FROM users WHERE id = $3
+		), r AS (
+			INSERT INTO rooms (name, private, guests_allowed, created_by, created_at)
+			SELECT $1::text, $2::boolean, $5::boolean, $3::text, $4::timestamptz
+			FROM u WHERE $5 OR NOT u.guest
 			RETURNING id, created_by
 		), m AS (
 			INSERT INTO members (room_id, user_id) SELECT id, created_by FROM r
 		)
-		SELECT id FROM r`,
-		r.Name, r.Private, id(r.CreatedBy), r.CreatedAt).Scan(&r.ID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		SELECT EXISTS (SELECT 1 FROM u), (SELECT id FROM r)`,
+		r.Name, r.Private, id(r.CreatedBy), r.CreatedAt, r.GuestsAllowed).Scan(&found, &roomID)
+	switch {
+	case err != nil:
+	case !found:
+		err = errUserNotFound()
+	case roomID == nil:
+		err = errNoGuests()
+	default:
+		r.ID = hanashi.RoomID(*roomID)
 	}
 	if err != nil {
 		return hanashi.Room{}, fmt.Errorf("postgres: create room: %w", err)
@@ -53,15 +65,20 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	return r, nil
 }
 
+// errNoGuests is the error for a guest in a room that forbids guests.
+func errNoGuests() error {
+	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
+}
+
 // roomColumns are the columns scanRoom reads; the viewer is parameter $1.
-const roomColumns = `r.id, r.name, r.private, r.created_by, r.created_at, r.last_seq,
+const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created time.Time
-	if err := scan(&r.ID, &r.Name, &r.Private, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = created.UTC()
@@ -115,26 +132,28 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 // public room; adding another user takes a member, and so does joining a
 // private room. It fails with ENOTFOUND if the room is not visible to by or
 // user does not exist, and with EFORBIDDEN if by may see the room but not add
-// others to it.
+// others to it, or if user is a guest and the room forbids guests.
 func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
 	// One statement reads what the decision needs and inserts the member
 	// when the rule below allows it; the Go code then names the refusal.
 	// Both see the same snapshot.
-	var private, member, userFound bool
+	var private, guestsAllowed, member, userFound, userGuest bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
-			SELECT r.private,
+			SELECT r.private, r.guests_allowed,
 				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $3) AS member,
-				EXISTS (SELECT 1 FROM users u WHERE u.id = $2) AS user_found
+				EXISTS (SELECT 1 FROM users u WHERE u.id = $2) AS user_found,
+				coalesce((SELECT u.guest FROM users u WHERE u.id = $2), false) AS user_guest
 			FROM rooms r WHERE r.id = $1
 		), ins AS (
 			INSERT INTO members (room_id, user_id)
 			SELECT $1::bigint, $2::text FROM c
-			WHERE c.user_found AND (c.member OR (NOT c.private AND $4::boolean))
+			WHERE c.user_found AND (c.guests_allowed OR NOT c.user_guest)
+				AND (c.member OR (NOT c.private AND $4::boolean))
 			ON CONFLICT DO NOTHING
 		)
-		SELECT private, member, user_found FROM c`,
-		room, id(user), id(by), user == by).Scan(&private, &member, &userFound)
+		SELECT private, guests_allowed, member, user_found, user_guest FROM c`,
+		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
 		err = errRoomNotFound()
@@ -142,7 +161,9 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 	case user != by && !member:
 		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 	case !userFound:
-		err = hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		err = errUserNotFound()
+	case userGuest && !guestsAllowed:
+		err = errNoGuests()
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: add member: %w", err)

@@ -68,8 +68,8 @@ func preparePost(ctx context.Context, db *sql.DB) (*postQueries, error) {
 		{&q.findMessage, `SELECT id, room_id, seq, body, created_at FROM messages WHERE author_id = ? AND client_id = ?`},
 		{&q.insert, `INSERT INTO messages (id, room_id, seq, author_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (author_id, client_id) DO NOTHING`},
-		{&q.findRoom, `SELECT private, last_seq FROM rooms WHERE id = ?`},
-		{&q.findAuthor, `SELECT name, avatar_url FROM users WHERE id = ?`},
+		{&q.findRoom, `SELECT private, guests_allowed, last_seq FROM rooms WHERE id = ?`},
+		{&q.findAuthor, `SELECT name, avatar_url, guest, disabled FROM users WHERE id = ?`},
 		{&q.findMember, `SELECT EXISTS (SELECT 1 FROM members WHERE room_id = ? AND user_id = ?)`},
 		{&q.updateSeq, `UPDATE rooms SET last_seq = ? WHERE id = ?`},
 	} {
@@ -105,18 +105,25 @@ type batch struct {
 	postQueries // bound to the transaction
 
 	rooms   map[hanashi.RoomID]*batchRoom
-	authors map[hanashi.UserID]*hanashi.Author // nil value: no such user
+	authors map[hanashi.UserID]*batchAuthor // nil value: no such user
 	members map[memberKey]bool
+}
+
+// batchAuthor is an author as the batch sees it.
+type batchAuthor struct {
+	hanashi.Author
+	guest, disabled bool
 }
 
 // batchRoom is a room as the batch sees it. lastSeq is the room's counter,
 // advanced in memory for each message and written back once by finish: one
 // UPDATE per room instead of one per message.
 type batchRoom struct {
-	exists  bool
-	private bool
-	lastSeq int64
-	dirty   bool
+	exists        bool
+	private       bool
+	guestsAllowed bool
+	lastSeq       int64
+	dirty         bool
 }
 
 type memberKey struct {
@@ -135,7 +142,7 @@ func newBatch(ctx context.Context, tx *sql.Tx, q *postQueries) *batch {
 			updateSeq:   tx.StmtContext(ctx, q.updateSeq),
 		},
 		rooms:   make(map[hanashi.RoomID]*batchRoom),
-		authors: make(map[hanashi.UserID]*hanashi.Author),
+		authors: make(map[hanashi.UserID]*batchAuthor),
 		members: make(map[memberKey]bool),
 	}
 }
@@ -162,7 +169,7 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 		Room:      p.Room,
 		Seq:       room.lastSeq + 1,
 		ClientID:  p.ClientID,
-		Author:    *b.authors[p.Author],
+		Author:    b.authors[p.Author].Author,
 		Body:      p.Body,
 		CreatedAt: now,
 	}
@@ -192,8 +199,14 @@ func (b *batch) check(ctx context.Context, p hanashi.Post) (refusal error, err e
 			return errRoomNotFound(), err
 		}
 	}
-	if author, err := b.author(ctx, p.Author); err != nil || author == nil {
-		return hanashi.Errorf(hanashi.ENOTFOUND, "user not found"), err
+	author, err := b.author(ctx, p.Author)
+	switch {
+	case err != nil || author == nil:
+		return errUserNotFound(), err
+	case author.disabled:
+		return errDisabled(), nil
+	case author.guest && !room.guestsAllowed:
+		return errNoGuests(), nil
 	}
 	return nil, nil
 }
@@ -253,7 +266,7 @@ func (b *batch) stored(ctx context.Context, author hanashi.UserID, clientID stri
 		// The foreign key on messages.author_id rules this out.
 		return hanashi.Message{}, false, fmt.Errorf("message %s has no author %s", m.ID, author)
 	}
-	m.Author = *a
+	m.Author = a.Author
 	return m, true, nil
 }
 
@@ -263,7 +276,7 @@ func (b *batch) room(ctx context.Context, id hanashi.RoomID) (*batchRoom, error)
 		return r, nil
 	}
 	r := &batchRoom{exists: true}
-	err := b.findRoom.QueryRowContext(ctx, id).Scan(&r.private, &r.lastSeq)
+	err := b.findRoom.QueryRowContext(ctx, id).Scan(&r.private, &r.guestsAllowed, &r.lastSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		r = &batchRoom{}
 	} else if err != nil {
@@ -273,14 +286,14 @@ func (b *batch) room(ctx context.Context, id hanashi.RoomID) (*batchRoom, error)
 	return r, nil
 }
 
-// author returns the current name and avatar of user id, or nil if there is
-// no such user.
-func (b *batch) author(ctx context.Context, id hanashi.UserID) (*hanashi.Author, error) {
+// author returns the current name and avatar of user id and whether it is a
+// guest or disabled, or nil if there is no such user.
+func (b *batch) author(ctx context.Context, id hanashi.UserID) (*batchAuthor, error) {
 	if a, ok := b.authors[id]; ok {
 		return a, nil
 	}
-	a := &hanashi.Author{ID: id}
-	err := b.findAuthor.QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL)
+	a := &batchAuthor{Author: hanashi.Author{ID: id}}
+	err := b.findAuthor.QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL, &a.guest, &a.disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		a = nil
 	} else if err != nil {

@@ -16,24 +16,26 @@ func errRoomNotFound() error {
 }
 
 // CreateRoom stores a new room and makes its creator its first member. It
-// fails with ENOTFOUND if the creator does not exist.
+// fails with ENOTFOUND if the creator does not exist, and with EFORBIDDEN if
+// a guest creates a room that forbids guests.
 func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room, error) {
 	r := hanashi.Room{
-		Name:      nr.Name,
-		Private:   nr.Private,
-		CreatedBy: nr.Creator,
-		CreatedAt: db.now(),
-		Member:    true,
+		Name:          nr.Name,
+		Private:       nr.Private,
+		GuestsAllowed: !nr.NoGuests,
+		CreatedBy:     nr.Creator,
+		CreatedAt:     db.now(),
+		Member:        true,
 	}
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if ok, err := userExists(ctx, tx, nr.Creator); err != nil {
+		if guest, err := isGuest(ctx, tx, nr.Creator); err != nil {
 			return err
-		} else if !ok {
-			return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		} else if guest && nr.NoGuests {
+			return errNoGuests()
 		}
 		err := tx.QueryRowContext(ctx,
-			`INSERT INTO rooms (name, private, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			r.Name, r.Private, r.CreatedBy, toNanos(r.CreatedAt)).Scan(&r.ID)
+			`INSERT INTO rooms (name, private, guests_allowed, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			r.Name, r.Private, r.GuestsAllowed, r.CreatedBy, toNanos(r.CreatedAt)).Scan(&r.ID)
 		if err != nil {
 			return err
 		}
@@ -46,15 +48,30 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	return r, nil
 }
 
+// errNoGuests is the error for a guest in a room that forbids guests.
+func errNoGuests() error {
+	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
+}
+
+// isGuest reports whether user is a guest, or fails with ENOTFOUND.
+func isGuest(ctx context.Context, tx *sql.Tx, user hanashi.UserID) (bool, error) {
+	var guest bool
+	err := tx.QueryRowContext(ctx, `SELECT guest FROM users WHERE id = ?`, user).Scan(&guest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, errUserNotFound()
+	}
+	return guest, err
+}
+
 // roomColumns are the columns scanRoom reads; the viewer is parameter ?1.
-const roomColumns = `r.id, r.name, r.private, r.created_by, r.created_at, r.last_seq,
+const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1)`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created int64
-	if err := scan(&r.ID, &r.Name, &r.Private, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = fromNanos(created)
@@ -104,38 +121,47 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 	return rooms, nil
 }
 
-// membership reads, inside tx, whether room is private and whether user is
-// a member of it. ok is false if the room does not exist.
-func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (private, member, ok bool, err error) {
-	err = tx.QueryRowContext(ctx, `
-		SELECT r.private, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?)
-		FROM rooms r WHERE r.id = ?`, user, room).Scan(&private, &member)
+// roomAccess is what membership reads of a room and a user.
+type roomAccess struct {
+	ok            bool // the room exists
+	private       bool
+	guestsAllowed bool
+	member        bool // the user is a member
+}
+
+// membership reads, inside tx, what AddMember and RemoveMember need to know
+// of room and user. ok is false if the room does not exist.
+func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (roomAccess, error) {
+	a := roomAccess{ok: true}
+	err := tx.QueryRowContext(ctx, `
+		SELECT r.private, r.guests_allowed, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?)
+		FROM rooms r WHERE r.id = ?`, user, room).Scan(&a.private, &a.guestsAllowed, &a.member)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, false, false, nil
+		return roomAccess{}, nil
 	}
-	return private, member, err == nil, err
+	return a, err
 }
 
 // AddMember makes user a member of room on behalf of by. Anyone may join a
 // public room; adding another user takes a member, and so does joining a
 // private room. It fails with ENOTFOUND if the room is not visible to by or
 // user does not exist, and with EFORBIDDEN if by may see the room but not add
-// others to it.
+// others to it, or if user is a guest and the room forbids guests.
 func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		private, member, ok, err := membership(ctx, tx, room, by)
+		a, err := membership(ctx, tx, room, by)
 		switch {
 		case err != nil:
 			return err
-		case !ok, private && !member:
+		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
-		case user != by && !member:
+		case user != by && !a.member:
 			return hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 		}
-		if ok, err := userExists(ctx, tx, user); err != nil {
+		if guest, err := isGuest(ctx, tx, user); err != nil {
 			return err
-		} else if !ok {
-			return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
+		} else if guest && !a.guestsAllowed {
+			return errNoGuests()
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO members (room_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, room, user)
@@ -151,13 +177,13 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 // the room is not visible to user.
 func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		private, member, ok, err := membership(ctx, tx, room, user)
+		a, err := membership(ctx, tx, room, user)
 		switch {
 		case err != nil:
 			return err
-		case !ok, private && !member:
+		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
-		case !member:
+		case !a.member:
 			return nil
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM members WHERE room_id = ? AND user_id = ?`, room, user)

@@ -58,6 +58,30 @@ func Test(t *testing.T, open func(t *testing.T) hanashi.Store) {
 		{"MessagesPaging", testMessagesPaging},
 		{"MessagesPageLimit", testMessagesPageLimit},
 		{"MessagesEmpty", testMessagesEmpty},
+
+		// Sign-in and identity.
+		{"UserFields", testUserFields},
+		{"SignInNewIdentity", testSignInNewIdentity},
+		{"SignInName", testSignInName},
+		{"SignInLinksVerifiedEmail", testSignInLinksVerifiedEmail},
+		{"SignInDisabled", testSignInDisabled},
+		{"SignInInvalid", testSignInInvalid},
+		{"SignInConcurrent", testSignInConcurrent},
+		{"SignInConcurrentSameEmail", testSignInConcurrentSameEmail},
+		{"UpdateProfile", testUpdateProfile},
+		{"ClaimGuest", testClaimGuest},
+		{"ClaimGuestRefused", testClaimGuestRefused},
+		{"SetDisabled", testSetDisabled},
+		{"DeleteUserSessions", testDeleteUserSessions},
+		{"RevokedSessions", testRevokedSessions},
+		{"RevokedSessionsPaging", testRevokedSessionsPaging},
+		{"RevokedSessionsConcurrent", testRevokedSessionsConcurrent},
+		{"LoginTokens", testLoginTokens},
+		{"LoginTokenInvalid", testLoginTokenInvalid},
+		{"LoginTokenExpired", testLoginTokenExpired},
+		{"LoginTokenPurged", testLoginTokenPurged},
+		{"LoginTokenConcurrentRedeem", testLoginTokenConcurrentRedeem},
+		{"RoomGuests", testRoomGuests},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,8 +216,8 @@ func testCreateRoom(t *testing.T, s hanashi.Store) {
 			t.Fatalf("CreateRoom(%+v): %v", nr, err)
 		}
 		if r.ID == 0 || r.Name != nr.Name || r.Private != nr.Private || r.CreatedBy != alice.ID ||
-			r.CreatedAt.IsZero() || r.LastSeq != 0 || !r.Member {
-			t.Errorf("CreateRoom(%+v) = %+v, want a new ID, the given fields, CreatedAt set, LastSeq 0 and Member true", nr, r)
+			r.CreatedAt.IsZero() || r.LastSeq != 0 || !r.Member || !r.GuestsAllowed {
+			t.Errorf("CreateRoom(%+v) = %+v, want a new ID, the given fields, CreatedAt set, LastSeq 0, Member true and guests allowed", nr, r)
 		}
 		got, err := s.Room(ctx, r.ID, alice.ID)
 		if err != nil {
@@ -897,12 +921,13 @@ func tokenHash(token string) []byte {
 
 func sameUser(a, b hanashi.User) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.AvatarURL == b.AvatarURL && a.Guest == b.Guest &&
-		a.CreatedAt.Equal(b.CreatedAt)
+		a.Email == b.Email && a.Disabled == b.Disabled && a.AvatarUpload == b.AvatarUpload &&
+		a.ProviderAvatar == b.ProviderAvatar && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 func sameRoom(a, b hanashi.Room) bool {
-	return a.ID == b.ID && a.Name == b.Name && a.Private == b.Private && a.CreatedBy == b.CreatedBy &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.LastSeq == b.LastSeq && a.Member == b.Member
+	return a.ID == b.ID && a.Name == b.Name && a.Private == b.Private && a.GuestsAllowed == b.GuestsAllowed &&
+		a.CreatedBy == b.CreatedBy && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeq == b.LastSeq && a.Member == b.Member
 }
 
 func sameMessage(a, b hanashi.Message) bool {
