@@ -17,6 +17,7 @@ var statusOf = map[string]int{
 	hanashi.ENOTFOUND:     http.StatusNotFound,
 	hanashi.ECONFLICT:     http.StatusConflict,
 	hanashi.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	hanashi.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	hanashi.ERATELIMITED:  http.StatusTooManyRequests,
 	hanashi.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	hanashi.EINTERNAL:     http.StatusInternalServerError,
