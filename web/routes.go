@@ -11,9 +11,23 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 
+	mux.Handle("GET /login", s.handleLoginPage())
+	mux.Handle("GET /auth/{provider}/login", s.handleOAuthLogin())
+	mux.Handle("GET /auth/{provider}/callback", s.handleOAuthCallback())
+	mux.Handle("POST /auth/email", s.handleEmailLink())
+	mux.Handle("GET /auth/email/verify", s.handleEmailVerify())
+	mux.Handle("POST /auth/email/redeem", s.handleEmailRedeem())
+
 	mux.Handle("POST /api/v1/guests", s.handleCreateGuest())
 	mux.Handle("GET /api/v1/me", s.authed(s.handleMe()))
 	mux.Handle("DELETE /api/v1/session", s.authed(s.handleLogout()))
+	mux.Handle("DELETE /api/v1/sessions", s.authed(s.handleLogoutAll()))
+	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authed(s.handleDisableUser()))
+	mux.Handle("GET /api/v1/users/{id}/initials.png", s.authed(s.handleInitials()))
+	if s.cfg.Avatars != nil {
+		mux.Handle("POST /api/v1/me/avatar", s.authed(s.handleAvatarUpload(s.cfg.Avatars, storeProfiles{s})))
+		mux.Handle("GET /api/v1/avatars/{name}", s.handleAvatarServe(s.cfg.Avatars))
+	}
 
 	mux.Handle("GET /api/v1/rooms", s.authed(s.handleListRooms()))
 	mux.Handle("POST /api/v1/rooms", s.authed(s.handleCreateRoom()))

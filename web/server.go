@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 )
 
@@ -34,6 +35,22 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// BaseURL is where people reach the server, "https://chat.example.com"
+	// or with a path prefix; sign-in links and OAuth callbacks are built
+	// from it, never from a request's Host header. Required.
+	BaseURL string
+	// Providers are the OAuth2/OIDC sign-in providers.
+	Providers []Provider
+	// Mailer sends sign-in links; nil writes them to the log instead
+	// (development).
+	Mailer Mailer
+	// Avatars holds uploaded avatars; nil refuses uploads.
+	Avatars *avatar.Dir
+	// NoGuests refuses guest sessions: everybody signs in.
+	NoGuests bool
+	// Admins are the e-mail addresses of administrators (verified addresses
+	// of signed-in users).
+	Admins []string
 	// Ready reports whether this node can serve: its store and broker are
 	// reachable. /readyz answers 503 with the error while it is not. Nil
 	// means always ready.
@@ -49,6 +66,11 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	draining bool
+
+	baseURL   string // cfg.BaseURL without a trailing slash
+	basePath  string // its path, "" at the root
+	providers map[string]*provider
+	stop      context.CancelFunc // ends background work
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -72,8 +94,26 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		cfg.AllowedOrigins[i] = u.Scheme + "://" + u.Host
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{})}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider)}
+	s.baseURL = strings.TrimSuffix(base.String(), "/")
+	s.basePath = strings.TrimSuffix(base.Path, "/")
+	for _, p := range cfg.Providers {
+		if !validProviderName(p.Name) || p.Name == "email" || s.providers[p.Name] != nil {
+			return nil, fmt.Errorf("sign-in provider name %q: want a unique name of lower-case letters, digits and -, not \"email\"", p.Name)
+		}
+		if p.ClientID == "" || (!p.GitHub && p.Issuer == "") {
+			return nil, fmt.Errorf("sign-in provider %s: needs a client id and an issuer", p.Name)
+		}
+		s.providers[p.Name] = &provider{Provider: p}
+	}
 	s.handler = s.routes()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go s.watchRevocations(ctx)
 	return s, nil
 }
 
@@ -85,6 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and waits until they are gone or ctx ends. New upgrades are refused.
 // http.Server.Shutdown does not see hijacked connections; this does.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	s.mu.Lock()
 	s.draining = true
 	conns := make([]*conn, 0, len(s.conns))
@@ -237,7 +278,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		// Avatars may come from the sign-in provider or Gravatar: any https
+		// image, and nothing else from elsewhere.
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -266,4 +309,16 @@ func (s *Server) originAllowed(r *http.Request, origin string) bool {
 		}
 	}
 	return false
+}
+
+func validProviderName(name string) bool {
+	if name == "" || len(name) > 32 {
+		return false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -13,9 +13,6 @@ import (
 	"github.com/hanashi-chat/hanashi"
 )
 
-// cookieName holds the session token in browsers.
-const cookieName = "hanashi_session"
-
 var errCrossOrigin = hanashi.Errorf(hanashi.EFORBIDDEN, "cross-origin request refused")
 
 type ctxKey int
@@ -51,8 +48,11 @@ func credentials(r *http.Request) (token string, bearer bool) {
 		}
 		return "", true
 	}
-	if c, err := r.Cookie(cookieName); err == nil {
-		return c.Value, false
+	// The __Host- cookie is set over TLS; the plain one over HTTP.
+	for _, name := range []string{"__Host-" + sessionCookieName, sessionCookieName} {
+		if c, err := r.Cookie(name); err == nil {
+			return c.Value, false
+		}
 	}
 	return "", false
 }
@@ -112,6 +112,9 @@ func (s *Server) handleCreateGuest() http.Handler {
 		Token string       `json:"token"`
 	}
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.NoGuests {
+			return hanashi.Errorf(hanashi.EFORBIDDEN, "this server does not allow guests: sign in")
+		}
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
 			return err
@@ -151,15 +154,7 @@ func (s *Server) newSession(ctx context.Context, user hanashi.UserID) (string, e
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     cookieName,
-		Value:    token,
-		Path:     "/",
-		MaxAge:   int(hanashi.SessionLifetime.Seconds()),
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, s.cookie(r, sessionCookieName, token, hanashi.SessionLifetime))
 }
 
 func (s *Server) handleMe() http.Handler {
@@ -176,7 +171,7 @@ func (s *Server) handleLogout() http.Handler {
 			return err
 		}
 		s.closeSession(hash)
-		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, s.cookie(r, sessionCookieName, "", -1))
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})

@@ -15,11 +15,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
 	"github.com/hanashi-chat/hanashi/postgres"
@@ -47,8 +49,15 @@ type config struct {
 	RedisURL    string // redis://...; empty for a single node
 	RedisPrefix string
 	Origins     []string
+	BaseURL     string
+	OIDC        string // names of the sign-in providers
+	SMTPURL     string
+	SMTPFrom    string
+	Guests      bool
+	Admins      []string
 	Node        string
 	Log         string // "text" or "json"
+	CPUProfile  string // file to write a CPU profile to, for performance work
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -60,7 +69,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	host, _ := os.Hostname()
 	var cfg config
-	var origins string
+	var origins, admins string
 	fs := flag.NewFlagSet("hanashi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (HANASHI_ADDR)")
@@ -69,8 +78,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.RedisURL, "redis", env("REDIS_URL", ""), "Redis URL, redis://host:6379/0, connecting the nodes of a cluster (HANASHI_REDIS_URL)")
 	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", env("REDIS_PREFIX", "hanashi:"), "prefix of this cluster's Redis channels (HANASHI_REDIS_PREFIX)")
 	fs.StringVar(&origins, "origins", env("ORIGINS", ""), "comma-separated origins, besides the server's own, allowed to use the API from a browser, e.g. https://chat.example.com (HANASHI_ORIGINS)")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "URL people reach the server at, e.g. https://chat.example.com; sign-in links and callbacks use it (HANASHI_BASE_URL; default http://ADDR)")
+	fs.StringVar(&cfg.OIDC, "oidc", env("OIDC", ""), "comma-separated sign-in providers, e.g. google,github,corp; each NAME is set up by HANASHI_OIDC_NAME_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _TITLE (HANASHI_OIDC)")
+	fs.StringVar(&cfg.SMTPURL, "smtp", env("SMTP_URL", ""), "SMTP server for sign-in links, smtp://user:password@host:587 or smtps://...; without it links go to the log (HANASHI_SMTP_URL)")
+	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("SMTP_FROM", ""), "sender of sign-in links (HANASHI_SMTP_FROM; default hanashi@ the base URL's host)")
+	guests, err := strconv.ParseBool(env("GUESTS", "true"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_GUESTS must be true or false")
+	}
+	fs.BoolVar(&cfg.Guests, "guests", guests, "allow guests, who pick a name and chat without signing in (HANASHI_GUESTS)")
+	fs.StringVar(&admins, "admins", env("ADMINS", ""), "comma-separated e-mail addresses of administrators (HANASHI_ADMINS)")
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hanashi [flags]          serve\n"+
 			"       hanashi migrate [flags]  bring the database schema up to date and exit\n\n"+
@@ -95,6 +115,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
 		return cfg, fmt.Errorf("-database must be a postgres:// URL")
+	}
+	for _, a := range strings.Split(admins, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Admins = append(cfg.Admins, a)
+		}
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = defaultBaseURL(cfg.Addr)
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -127,6 +155,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Command == "migrate" {
 		return migrate(ctx, cfg, log)
 	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -138,9 +173,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer broker.Close()
 
+	provs, err := providers(cfg.OIDC, getenv)
+	if err != nil {
+		return err
+	}
+	mailSender, err := mailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	if mailSender == nil {
+		log.Warn("no SMTP server configured (HANASHI_SMTP_URL): sign-in links are written to this log, which is for development only")
+	}
+
+	// Uploaded avatars are files in the data directory; nodes of a cluster
+	// share it (a shared volume), since any node may be asked for any file.
+	avatars, err := avatar.OpenDir(filepath.Join(cfg.DataDir, "avatars"))
+	if err != nil {
+		return fmt.Errorf("opening the avatar directory: %w", err)
+	}
+	defer avatars.Close()
+
 	h := hub.New(hub.Config{Store: store, Broker: broker, Encoder: web.Encoder{}, Logger: log})
 	srv, err := web.NewServer(web.Config{
 		Store: store, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
+		BaseURL: cfg.BaseURL, Providers: provs, Mailer: mailSender,
+		NoGuests: !cfg.Guests, Admins: cfg.Admins, Avatars: avatars,
 		Ready: func(ctx context.Context) error { return ready(ctx, store, broker) },
 	})
 	if err != nil {

@@ -112,7 +112,22 @@ func freeAddr(t *testing.T) string {
 // is logged if the test failed, and a data race it reported fails the test.
 func e2eStart(t *testing.T, dataDir string, extraArgs ...string) *e2eServer {
 	t.Helper()
-	addr := freeAddr(t)
+	return e2eStartWith(t, dataDir, e2eOptions{}, extraArgs...)
+}
+
+// e2eOptions are what some tests need to set beyond flags.
+type e2eOptions struct {
+	addr string   // listen address; default a free loopback port
+	env  []string // HANASHI_* variables for the server, e.g. secrets
+}
+
+// e2eStartWith is e2eStart with options.
+func e2eStartWith(t *testing.T, dataDir string, opts e2eOptions, extraArgs ...string) *e2eServer {
+	t.Helper()
+	addr := opts.addr
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir}, extraArgs...)
 	argsJSON, err := json.Marshal(args)
 	if err != nil {
@@ -136,6 +151,7 @@ func e2eStart(t *testing.T, dataDir string, extraArgs ...string) *e2eServer {
 	// A race-enabled binary sleeps a second before exiting unless told not to.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	cmd.Env = append(env, "HANASHI_TEST_SERVE=1", "HANASHI_TEST_ARGS="+string(argsJSON), "GORACE="+gorace)
+	cmd.Env = append(cmd.Env, opts.env...)
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
 	if err := cmd.Start(); err != nil {

@@ -22,7 +22,12 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   status: $("status"),
   me: $("me"),
+  meAvatar: $("me-avatar"),
+  avatarLabel: $("avatar-label"),
+  avatarInput: $("avatar-input"),
+  signInLink: $("sign-in-link"),
   signOut: $("sign-out"),
+  signOutAll: $("sign-out-all"),
   login: $("login"),
   nameForm: $("name-form"),
   nameInput: $("name-input"),
@@ -183,12 +188,57 @@ ui.signOut.addEventListener(
   }),
 );
 
+ui.signOutAll.addEventListener(
+  "click",
+  guarded(async () => {
+    await api("DELETE", "sessions");
+    signedOut("Signed out everywhere.");
+  }),
+);
+
+// An uploaded picture replaces the avatar; messages show it from then on.
+ui.avatarInput.addEventListener(
+  "change",
+  guarded(async () => {
+    const file = ui.avatarInput.files[0];
+    ui.avatarInput.value = "";
+    if (!file) return;
+    let res;
+    try {
+      res = await fetch(API + "me/avatar", { method: "POST", credentials: "same-origin", body: file });
+    } catch {
+      throw new APIError(0, "unavailable", "cannot reach the server");
+    }
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const e = (data && data.error) || {};
+      throw new APIError(res.status, e.code || "internal", e.message || `upload failed (${res.status})`);
+    }
+    state.me.avatar_url = data.avatar_url;
+    showMe();
+  }, $("room-error-live")),
+);
+
+// The sign-in page comes back here afterwards.
+for (const a of [ui.signInLink, $("login-link")]) {
+  a.href = "login?next=" + encodeURIComponent(location.pathname + location.hash);
+}
+
+function showMe() {
+  const user = state.me;
+  ui.me.textContent = user.name;
+  ui.me.hidden = false;
+  ui.meAvatar.src = user.avatar_url || "";
+  ui.avatarLabel.hidden = user.guest;
+  ui.signInLink.hidden = !user.guest;
+  ui.signOutAll.hidden = user.guest;
+}
+
 function signedIn(user) {
   state.generation++;
   state.me = user;
   state.attempt = 0;
-  ui.me.textContent = user.name;
-  ui.me.hidden = false;
+  showMe();
   ui.signOut.hidden = false;
   ui.login.hidden = true;
   ui.app.hidden = false;
@@ -216,6 +266,9 @@ function signedOut(notice) {
   ui.empty.hidden = false;
   ui.me.hidden = true;
   ui.signOut.hidden = true;
+  ui.signOutAll.hidden = true;
+  ui.avatarLabel.hidden = true;
+  ui.signInLink.hidden = true;
   ui.app.hidden = true;
   ui.login.hidden = false;
   showError(ui.loginError, notice);
@@ -518,7 +571,7 @@ function messageElement(m) {
   li.dataset.seq = String(m.seq);
   if (m.id) li.dataset.id = m.id;
   if (state.me && m.author.id === state.me.id) li.classList.add("mine");
-  li.append(avatar(m.author.name));
+  li.append(avatar(m.author));
 
   const main = document.createElement("div");
   main.className = "content";
@@ -546,7 +599,7 @@ function pendingElement(p) {
   const li = messageElement({
     room: p.room,
     seq: 0,
-    author: { id: state.me.id, name: state.me.name },
+    author: { id: state.me.id, name: state.me.name, avatar_url: state.me.avatar_url },
     body: p.body,
     created_at: p.at,
   });
@@ -563,7 +616,17 @@ function pendingElement(p) {
   return li;
 }
 
-function avatar(name) {
+// avatar shows the author's picture, or their initial on a colour of their
+// name when they have none.
+function avatar(author) {
+  const name = author.name;
+  if (author.avatar_url) {
+    const img = document.createElement("img");
+    img.className = "avatar";
+    img.alt = "";
+    img.src = author.avatar_url;
+    return img;
+  }
   const a = document.createElement("span");
   a.className = "avatar";
   a.setAttribute("aria-hidden", "true");

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// Mailer sends a plain-text e-mail.
+type Mailer interface {
+	Send(ctx context.Context, to, subject, body string) error
+}
+
+// Magic links: a single-use token of 256 random bits, stored hashed, good
+// for loginTokenLife. The e-mailed link opens a page whose button POSTs the
+// token, so a mail scanner that fetches links cannot spend it.
+const (
+	loginTokenLife = 15 * time.Minute
+	// Requests allowed per window, per address and per client address,
+	// counted in the store so that the limits hold across nodes.
+	linksPerEmail = 3
+	linksPerIP    = 10
+)
+
+// normalEmail checks an address typed by a person and returns it
+// lower-cased, or "" if it is not a plain address.
+func normalEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || strings.Count(s, "@") != 1 {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// clientIP is the address the request came from.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// handleEmailLink sends a sign-in link. The answer is the same whether or
+// not the address has an account, and the mail goes out after the answer,
+// so neither the page nor its timing tells.
+func (s *Server) handleEmailLink() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		if err := r.ParseForm(); err != nil {
+			s.renderPage(w, http.StatusBadRequest, "error", pageData{Title: "Sign in", Message: "The form could not be read."})
+			return
+		}
+		email := normalEmail(r.PostForm.Get("email"))
+		next := safeNext(r.PostForm.Get("next"))
+		if email == "" {
+			s.renderPage(w, http.StatusBadRequest, "login", pageData{Title: "Sign in", Message: "That is not an e-mail address.", Next: next, Guests: !s.cfg.NoGuests, Providers: s.cfg.Providers})
+			return
+		}
+		ctx := r.Context()
+		ip := clientIP(r)
+		now := s.cfg.Now()
+		byEmail, byIP, err := s.cfg.Store.CountLoginTokens(ctx, email, ip, now.Add(-loginTokenLife))
+		if err != nil {
+			s.log.Error("counting sign-in links failed", "err", err)
+			s.authFailed(w, r, http.StatusServiceUnavailable, "Sending a link failed. Try again later.")
+			return
+		}
+		if byEmail >= linksPerEmail || byIP >= linksPerIP {
+			w.Header().Set("Retry-After", "900")
+			s.renderPage(w, http.StatusTooManyRequests, "error", pageData{Title: "Sign in", Message: "Too many sign-in links were asked for. Wait a few minutes, then try again."})
+			return
+		}
+		token := randomToken()
+		err = s.cfg.Store.CreateLoginToken(ctx, hanashi.LoginToken{
+			Hash:      hashToken(token),
+			Email:     email,
+			IP:        ip,
+			ExpiresAt: now.Add(loginTokenLife),
+		})
+		if err != nil {
+			s.log.Error("storing a sign-in link failed", "err", err)
+			s.authFailed(w, r, http.StatusServiceUnavailable, "Sending a link failed. Try again later.")
+			return
+		}
+		link := s.baseURL + "/auth/email/verify?" + url.Values{"token": {token}, "next": {next}}.Encode()
+		go s.mailLink(email, link)
+		s.renderPage(w, http.StatusOK, "sent", pageData{Title: "Check your e-mail", Email: email})
+	})
+}
+
+// mailLink sends the link, or without a mailer (development) logs it.
+func (s *Server) mailLink(email, link string) {
+	if s.cfg.Mailer == nil {
+		s.log.Warn("no SMTP server configured: here is the sign-in link instead of an e-mail", "email", email, "link", link)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	body := "Hello,\n\nTo sign in to Hanashi, open this link within 15 minutes and press \"Sign in\":\n\n" +
+		link + "\n\nThe link works once. If you did not ask for it, ignore this e-mail.\n"
+	if err := s.cfg.Mailer.Send(ctx, email, "Your Hanashi sign-in link", body); err != nil {
+		s.log.Error("sending a sign-in link failed", "err", err)
+	}
+}
+
+// handleEmailVerify is where the e-mailed link lands: a page with a button,
+// nothing spent yet.
+func (s *Server) handleEmailVerify() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		token := q.Get("token")
+		if len(token) < 16 || len(token) > 256 {
+			s.authFailed(w, r, http.StatusBadRequest, "This sign-in link is incomplete. Ask for a new one.")
+			return
+		}
+		s.renderPage(w, http.StatusOK, "redeem", pageData{Title: "Sign in", Token: token, Next: safeNext(q.Get("next"))})
+	})
+}
+
+// handleEmailRedeem spends the token, once, and signs in.
+func (s *Server) handleEmailRedeem() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		if err := r.ParseForm(); err != nil {
+			s.authFailed(w, r, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		token := r.PostForm.Get("token")
+		if len(token) < 16 || len(token) > 256 {
+			s.authFailed(w, r, http.StatusBadRequest, "This sign-in link is incomplete. Ask for a new one.")
+			return
+		}
+		email, err := s.cfg.Store.RedeemLoginToken(r.Context(), hashToken(token))
+		if err != nil {
+			if hanashi.ErrorCode(err) == hanashi.EUNAUTHORIZED {
+				s.authFailed(w, r, http.StatusBadRequest, "This sign-in link has expired or was used already. Ask for a new one.")
+				return
+			}
+			s.log.Error("redeeming a sign-in link failed", "err", err)
+			s.authFailed(w, r, http.StatusServiceUnavailable, "Signing in failed. Try again later.")
+			return
+		}
+		s.signIn(w, r, hanashi.Identity{Provider: "email", Subject: email, Email: email, EmailVerified: true}, r.PostForm.Get("next"))
+	})
+}

@@ -1,0 +1,64 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+)
+
+//go:embed pages/*.html
+var pageFS embed.FS
+
+// pages are the server-rendered pages of signing in; everything else is
+// the client in static/.
+var pages = template.Must(template.ParseFS(pageFS, "pages/*.html"))
+
+// pageData is what every page may show.
+type pageData struct {
+	Title     string
+	Base      string // path prefix of the server, "" at the root
+	Message   string
+	Next      string
+	Email     string
+	Token     string
+	Guests    bool
+	Providers []Provider
+}
+
+// renderPage writes page with status. Pages are never cached: some carry
+// tokens.
+func (s *Server) renderPage(w http.ResponseWriter, status int, page string, d pageData) {
+	d.Base = s.basePath
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, page, d); err != nil {
+		s.log.Error("rendering a page failed", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// authFailed ends a sign-in with an error page; no session is made.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.renderPage(w, status, "error", pageData{Title: "Signing in failed", Message: msg})
+}
+
+// handleLoginPage shows the providers and the e-mail form.
+func (s *Server) handleLoginPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")), Guests: !s.cfg.NoGuests}
+		for _, p := range s.cfg.Providers {
+			if p.Title == "" {
+				p.Title = p.Name
+			}
+			d.Providers = append(d.Providers, p)
+		}
+		s.renderPage(w, http.StatusOK, "login", d)
+	})
+}
