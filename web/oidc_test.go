@@ -294,6 +294,16 @@ func TestOIDCCallbackChecks(t *testing.T) {
 			t.Errorf("the callback again: status %d, session cookie %v; want 400 and none", resp.StatusCode, sessionCookie(resp))
 		}
 	})
+	t.Run("OpenRedirects", func(t *testing.T) {
+		idp.setClaims(good)
+		for _, next := range []string{"//evil.test", "https://evil.test", "/\\evil.test", "javascript:alert(1)", "\\evil.test", "http:/evil.test"} {
+			b, cb := start(t, next)
+			resp := get(t, b, cb.String())
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+				t.Errorf("next=%q: signed in with status %d to %q, want 303 to /", next, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name   string
 		claims func(string) map[string]any

@@ -48,6 +48,8 @@ func (s *Server) handleCreateRoom() http.Handler {
 	type request struct {
 		Name    string `json:"name"`
 		Private bool   `json:"private"`
+		// GuestsAllowed, default true, lets guests join and post.
+		GuestsAllowed *bool `json:"guests_allowed"`
 	}
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
@@ -58,7 +60,8 @@ func (s *Server) handleCreateRoom() http.Handler {
 		if err != nil {
 			return err
 		}
-		room, err := s.cfg.Store.CreateRoom(r.Context(), hanashi.NewRoom{Name: name, Private: req.Private, Creator: userFrom(r.Context()).ID})
+		noGuests := req.GuestsAllowed != nil && !*req.GuestsAllowed
+		room, err := s.cfg.Store.CreateRoom(r.Context(), hanashi.NewRoom{Name: name, Private: req.Private, NoGuests: noGuests, Creator: userFrom(r.Context()).ID})
 		if err != nil {
 			return err
 		}

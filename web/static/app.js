@@ -624,6 +624,8 @@ function avatar(author) {
     const img = document.createElement("img");
     img.className = "avatar";
     img.alt = "";
+    // Gravatar answers 404 for an address it does not know: initials then.
+    img.addEventListener("error", () => img.replaceWith(avatar({ name })), { once: true });
     img.src = author.avatar_url;
     return img;
   }
