@@ -1,7 +1,9 @@
-// Package testpeer gives tests the real PostgreSQL and Redis servers they run
-// against. ./scripts/test starts one shared server of each on loopback and
-// exports its URL; tests that must stop or restart a server (fault tests)
-// start a private one from the binaries the script also exports.
+// Package testpeer gives tests the real servers they run against:
+// PostgreSQL, Redis, Mailpit (SMTP) and Dex (OpenID Connect).
+// ./scripts/test starts one shared PostgreSQL, Redis and Mailpit on loopback
+// and exports their URLs; tests that must stop or restart a server (fault
+// tests), and every test that needs Dex, start a private one from the
+// binaries the script also exports.
 //
 // Without the script the helpers skip the test and say which variable is
 // missing, so plain `go test ./...` still passes.
@@ -36,6 +38,14 @@ const (
 	EnvPGBin = "HANASHI_TEST_PGBIN"
 	// EnvRedisServer is the path of the redis-server binary.
 	EnvRedisServer = "HANASHI_TEST_REDIS_SERVER"
+	// EnvDex is the path of the dex binary, an OpenID Connect provider.
+	EnvDex = "HANASHI_TEST_DEX"
+	// EnvSMTP is the smtp:// URL of the shared Mailpit.
+	EnvSMTP = "HANASHI_TEST_SMTP_URL"
+	// EnvMailpitURL is the http:// URL of the shared Mailpit's API.
+	EnvMailpitURL = "HANASHI_TEST_MAILPIT_URL"
+	// EnvMailpit is the path of the mailpit binary.
+	EnvMailpit = "HANASHI_TEST_MAILPIT"
 )
 
 func need(t testing.TB, name string) string {
