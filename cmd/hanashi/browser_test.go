@@ -210,10 +210,17 @@ type browserServer struct {
 // /healthz answers 200.
 func browserStartServer(t *testing.T, addr, dataDir string, deadline time.Time) *browserServer {
 	t.Helper()
+	return browserStartServerWith(t, addr, dataDir, deadline, nil)
+}
+
+// browserStartServerWith is browserStartServer with HANASHI_* variables
+// (and nothing else) from env, and more flags.
+func browserStartServerWith(t *testing.T, addr, dataDir string, deadline time.Time, env map[string]string, flags ...string) *browserServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &browserServer{cancel: cancel, done: make(chan error, 1), log: new(syncBuffer)}
-	args := []string{"hanashi", "-addr", addr, "-data", dataDir}
-	getenv := func(string) string { return "" } // defaults only, whatever the environment
+	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir}, flags...)
+	getenv := func(k string) string { return env[k] } // only what the test says, whatever the environment
 	go func() { s.done <- run(ctx, args, getenv, s.log, s.log) }()
 	t.Cleanup(func() {
 		cancel()
