@@ -69,3 +69,31 @@ func (s *Server) handleInitials() http.Handler {
 		return nil
 	})
 }
+
+// handleUpdateMe changes the signed-in user's display name; messages show
+// the new name at once, old ones too.
+func (s *Server) handleUpdateMe() http.Handler {
+	type request struct {
+		Name *string `json:"name"`
+	}
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		var p hanashi.ProfileUpdate
+		if req.Name != nil {
+			name, err := validName("name", *req.Name)
+			if err != nil {
+				return err
+			}
+			p.Name = &name
+		}
+		u, err := s.cfg.Store.UpdateProfile(r.Context(), userFrom(r.Context()).ID, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"user": u})
+		return nil
+	})
+}

@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("POST /api/v1/guests", s.handleCreateGuest())
 	mux.Handle("GET /api/v1/me", s.authed(s.handleMe()))
+	mux.Handle("PATCH /api/v1/me", s.authed(s.handleUpdateMe()))
 	mux.Handle("DELETE /api/v1/session", s.authed(s.handleLogout()))
 	mux.Handle("DELETE /api/v1/sessions", s.authed(s.handleLogoutAll()))
 	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authed(s.handleDisableUser()))

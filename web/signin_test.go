@@ -55,3 +55,23 @@ func TestNoGuests(t *testing.T) {
 		t.Errorf("guest on a server without guests: %d", resp.StatusCode)
 	}
 }
+
+// TestSignInIsCSRFProtected checks that a cross-site form cannot ask for a
+// sign-in link or spend one.
+func TestSignInIsCSRFProtected(t *testing.T) {
+	srv := newTestServer(t, nil)
+	for _, path := range []string{"/auth/email", "/auth/email/redeem"} {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader("email=a%40example.com&token=0123456789abcdef0123"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.test")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site POST %s: %d, want 403", path, resp.StatusCode)
+		}
+	}
+}

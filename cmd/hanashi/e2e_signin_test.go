@@ -195,8 +195,8 @@ var linkPattern = regexp.MustCompile(`http://[^\s]+/auth/email/verify\?[^\s]+`)
 // capture server.
 func TestE2EMagicLink(t *testing.T) {
 	mp := testpeer.MailpitFromEnv(t)
-	srv := e2eStart(t, t.TempDir(), "-smtp", mp.SMTPURL)
 	email := testpeer.Address()
+	srv := e2eStart(t, t.TempDir(), "-smtp", mp.SMTPURL, "-admins", email)
 
 	ask := func(b *e2eBrowser, email, next string) (int, string) {
 		resp, body := b.do(t, "POST", "/auth/email", url.Values{"email": {email}, "next": {next}})
@@ -267,6 +267,25 @@ func TestE2EMagicLink(t *testing.T) {
 	srv.do(t, "POST", fmt.Sprintf("/api/v1/rooms/%d/members", members.Room.ID), g.auth(), nil).
 		expectError(t, "a guest joining a room without guests", 403, "forbidden")
 
+	// A name of one's own, shown on messages.
+	var renamed struct {
+		User e2eUser `json:"user"`
+	}
+	srv.do(t, "PATCH", "/api/v1/me", owner, map[string]any{"name": "Bob Builder"}).expectJSON(t, "rename", 200, &renamed)
+	if renamed.User.Name != "Bob Builder" {
+		t.Errorf("renamed to %q", renamed.User.Name)
+	}
+	srv.do(t, "PATCH", "/api/v1/me", owner, map[string]any{"name": "\u0000"}).expectError(t, "a bad name", 400, "invalid")
+
+	// An administrator disables a user: the user's session ends.
+	gws := srv.ws(t, g)
+	srv.do(t, "PUT", "/api/v1/users/"+g.User.ID+"/disabled", g.auth(), map[string]any{"disabled": true}).
+		expectError(t, "a non-admin disabling", 403, "forbidden")
+	srv.do(t, "PUT", "/api/v1/users/"+g.User.ID+"/disabled", owner, map[string]any{"disabled": true}).
+		expectJSON(t, "an admin disabling", 200, nil)
+	gws.expectClose(t, 4001)
+	srv.do(t, "GET", "/api/v1/me", g.auth(), nil).expectError(t, "a disabled user's session", 401, "unauthorized")
+
 	// No account enumeration: the answer for an address with an account and
 	// one without differ only in the address.
 	other := testpeer.Address()
@@ -291,6 +310,13 @@ func TestE2EMagicLink(t *testing.T) {
 	}
 	if u, _ := again.me(t); u == nil || u.ID != me.ID {
 		t.Errorf("second link signed in as %+v, want %s", u, me.ID)
+	}
+	// Sign out everywhere ends the other browser's session too.
+	if resp, _ := winners[0].do(t, "DELETE", "/api/v1/sessions", nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("sign out everywhere: %d", resp.StatusCode)
+	}
+	if _, status := again.me(t); status != http.StatusUnauthorized {
+		t.Errorf("another browser after sign out everywhere: %d, want 401", status)
 	}
 	// A spent token stays spent.
 	if resp, _ := again.do(t, "POST", "/auth/email/redeem", url.Values{"token": {token}}); resp.StatusCode != http.StatusBadRequest {
