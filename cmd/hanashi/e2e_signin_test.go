@@ -170,7 +170,9 @@ func TestE2ESignInDex(t *testing.T) {
 	// Signing in again with the same identity is the same user.
 	b2 := newBrowser(t, srv)
 	resp, _ = b2.do(t, "GET", "/auth/dex/login", nil)
-	resp, _ = b2.do(t, "GET", dex.Login(t, resp.Header.Get("Location")).String(), nil)
+	if resp, _ = b2.do(t, "GET", dex.Login(t, resp.Header.Get("Location")).String(), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sign-in: callback answered %d", resp.StatusCode)
+	}
 	if again, _ := b2.me(t); again == nil || again.ID != me.ID {
 		t.Fatalf("second sign-in: %+v, want user %s", again, me.ID)
 	}
