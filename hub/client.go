@@ -26,32 +26,94 @@ var (
 const maxBuffered = 10000
 
 // Client is one connection's view of the hub: its subscriptions and its
-// bounded queue of frames waiting to be written. Subscribe, Unsubscribe and
-// Next are meant to be called from the connection's own goroutines; every
-// method is safe for concurrent use.
+// bounded queue of frames waiting to be written. Every method is safe for
+// concurrent use.
+//
+// A connection's writer gets the frames in one of two ways: a goroutine of
+// its own waits in Next, or, with a ready function given to NewClient,
+// something is told when there is work and calls Take without waiting (an
+// event loop serving many connections with a few goroutines).
 type Client struct {
-	h *Hub
-
+	// What Push touches, together: a room's fan-out calls it for every
+	// subscriber, and a thousand clients do not stay in the cache.
 	mu     sync.Mutex
-	frames [][]byte
-	spare  [][]byte // the previous batch, reused once the writer is done
 	size   int
+	h      *Hub
 	err    error
-	subs   map[hanashi.RoomID]*sub
+	frames [][]byte
 
-	wake  chan struct{} // something was queued
-	space chan struct{} // the writer took frames
+	ready func()   // see NewClient; nil when the writer waits in Next
+	spare [][]byte // the previous batch, reused once the writer is done
+	// The subscriptions: most clients have one, and an idle connection
+	// should not pay for a map, so the first is kept apart (see subLocked).
+	sub1 *sub
+	more map[hanashi.RoomID]*sub
+
+	// The channels are made when first needed: most clients never need
+	// some of them, and idle connections are many.
+	wake  chan struct{} // something was queued (Next)
+	space chan struct{} // the writer took frames (pushWait)
 	done  chan struct{} // closed when err is set
 }
 
+// maxKeptBatch bounds the slices of frames a client keeps for reuse
+// between batches, so that a burst does not stay pinned to a connection
+// that then goes idle.
+const maxKeptBatch = 256
+
 // NewClient returns a client with an empty queue.
-func (h *Hub) NewClient() *Client {
-	return &Client{
-		h:     h,
-		subs:  make(map[hanashi.RoomID]*sub),
-		wake:  make(chan struct{}, 1),
-		space: make(chan struct{}, 1),
-		done:  make(chan struct{}),
+//
+// If ready is nil, the client's writer waits for frames in Next. Otherwise
+// ready is called whenever the writer has something to do: when the queue
+// goes from empty to non-empty, when the writer should not wait any longer
+// (the queue passed half full, or a backlog waits for room in it), and
+// when the client ends. It is called with
+// the client's lock held, and often a room's too: it must be quick and
+// must not call the client.
+func (h *Hub) NewClient(ready func()) *Client {
+	c := &Client{h: h, ready: ready}
+	if ready == nil {
+		c.wake = make(chan struct{}, 1)
+	}
+	return c
+}
+
+// Subscriptions by room; c.mu must be held.
+
+func (c *Client) subLocked(room hanashi.RoomID) *sub {
+	if c.sub1 != nil && c.sub1.r.id == room {
+		return c.sub1
+	}
+	return c.more[room]
+}
+
+func (c *Client) numSubsLocked() int {
+	n := len(c.more)
+	if c.sub1 != nil {
+		n++
+	}
+	return n
+}
+
+func (c *Client) addSubLocked(s *sub) {
+	switch {
+	case c.sub1 == nil:
+		c.sub1 = s
+	case c.more == nil:
+		c.more = map[hanashi.RoomID]*sub{s.r.id: s}
+	default:
+		c.more[s.r.id] = s
+	}
+}
+
+func (c *Client) deleteSubLocked(room hanashi.RoomID) {
+	if c.sub1 != nil && c.sub1.r.id == room {
+		c.sub1 = nil
+		return
+	}
+	delete(c.more, room)
+	if len(c.more) == 0 {
+		c.more = nil
 	}
 }
 
@@ -111,10 +173,17 @@ func (c *Client) pushWait(ctx context.Context, frame []byte) error {
 			c.mu.Unlock()
 			return nil
 		}
+		if c.space == nil {
+			c.space = make(chan struct{}, 1)
+		}
+		if c.ready != nil {
+			c.ready() // a backlog waits: the writer should not
+		}
+		space, done := c.space, c.doneLocked()
 		c.mu.Unlock()
 		select {
-		case <-c.space:
-		case <-c.done:
+		case <-space:
+		case <-done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -124,6 +193,21 @@ func (c *Client) pushWait(ctx context.Context, frame []byte) error {
 func (c *Client) enqueueLocked(frame []byte) {
 	c.frames = append(c.frames, frame)
 	c.size += len(frame)
+	// With a ready function, the writer is told when the queue becomes
+	// non-empty, and again when it passes half full: a writer that paces
+	// its writes should hurry before the client overflows.
+	half := c.h.cfg.QueueBytes / 2
+	if c.ready == nil || len(c.frames) == 1 || c.size > half && c.size-len(frame) <= half {
+		c.signalLocked()
+	}
+}
+
+// signalLocked tells the writer that it has work.
+func (c *Client) signalLocked() {
+	if c.ready != nil {
+		c.ready()
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -133,38 +217,77 @@ func (c *Client) enqueueLocked(frame []byte) {
 // Next waits for queued frames and takes all of them, so the writer can put
 // them on the wire with one write. The returned slice is valid until the
 // next call. It returns the client's error once the client has failed or
-// been closed; frames still queued then are dropped.
+// been closed; frames still queued then are dropped. Next is for clients
+// made without a ready function.
 func (c *Client) Next(ctx context.Context) ([][]byte, error) {
 	for {
+		batch, err := c.Take()
+		if err != nil || len(batch) > 0 {
+			return batch, err
+		}
 		c.mu.Lock()
-		if c.err != nil {
-			c.mu.Unlock()
-			return nil, c.err
-		}
-		if len(c.frames) > 0 {
-			batch := c.frames
-			clear(c.spare)
-			c.frames, c.spare = c.spare[:0], batch
-			c.size = 0
-			c.mu.Unlock()
-			select {
-			case c.space <- struct{}{}:
-			default:
-			}
-			return batch, nil
-		}
+		done := c.doneLocked()
 		c.mu.Unlock()
 		select {
 		case <-c.wake:
-		case <-c.done:
+		case <-done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 }
 
+// Take takes every queued frame without waiting, possibly none, so the
+// writer can put them on the wire with one write; the returned slice is
+// valid until the next call to Take or Next. It returns the client's error
+// once the client has failed or been closed; frames still queued then are
+// dropped. A client made with a ready function signals again when the
+// next frame is queued after Take.
+func (c *Client) Take() ([][]byte, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return nil, c.err
+	}
+	if len(c.frames) == 0 {
+		c.mu.Unlock()
+		return nil, nil
+	}
+	batch := c.frames
+	clear(c.spare)
+	c.frames = c.spare[:0]
+	if cap(c.frames) > maxKeptBatch {
+		c.frames = nil
+	}
+	c.spare = batch
+	c.size = 0
+	space := c.space
+	c.mu.Unlock()
+	if space != nil {
+		select {
+		case space <- struct{}{}:
+		default:
+		}
+	}
+	return batch, nil
+}
+
 // Done is closed when the client has failed or been closed; Err says why.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doneLocked()
+}
+
+func (c *Client) doneLocked() chan struct{} {
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // Err returns why the client ended, or nil while it is running.
 func (c *Client) Err() error {
@@ -182,9 +305,17 @@ func (c *Client) fail(err error) {
 }
 
 func (c *Client) failLocked(err error) {
-	if c.err == nil {
-		c.err = err
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
 		close(c.done)
+	}
+	// A writer with frames queued has been told already and will find
+	// the error when it takes them.
+	if c.ready == nil || len(c.frames) == 0 {
+		c.signalLocked()
 	}
 }
 
@@ -196,12 +327,15 @@ func (c *Client) Close(err error) {
 	}
 	c.mu.Lock()
 	c.failLocked(err)
-	subs := c.subs
-	c.subs = make(map[hanashi.RoomID]*sub)
+	first, more := c.sub1, c.more
+	c.sub1, c.more = nil, nil
 	c.frames = nil
 	c.spare = nil
 	c.mu.Unlock()
-	for _, s := range subs {
+	if first != nil {
+		first.remove()
+	}
+	for _, s := range more {
 		s.remove()
 	}
 }
@@ -220,8 +354,8 @@ func (s *sub) remove() {
 // whether there was one.
 func (c *Client) Unsubscribe(room hanashi.RoomID) bool {
 	c.mu.Lock()
-	s := c.subs[room]
-	delete(c.subs, room)
+	s := c.subLocked(room)
+	c.deleteSubLocked(room)
 	c.mu.Unlock()
 	if s == nil {
 		return false
@@ -258,10 +392,10 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	switch {
 	case c.err != nil:
 		err = c.err
-	case len(c.subs) >= MaxRooms:
+	case c.numSubsLocked() >= MaxRooms:
 		err = hanashi.Errorf(hanashi.EINVALID, "subscribed to too many rooms (at most %d)", MaxRooms)
 	default:
-		c.subs[id] = s
+		c.addSubLocked(s)
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -320,9 +454,9 @@ func (c *Client) sendBacklog(ctx context.Context, id hanashi.RoomID, cursor *int
 // dropSub removes s if it is still the client's subscription to id.
 func (c *Client) dropSub(id hanashi.RoomID, s *sub) {
 	c.mu.Lock()
-	mine := c.subs[id] == s
+	mine := c.subLocked(id) == s
 	if mine {
-		delete(c.subs, id)
+		c.deleteSubLocked(id)
 	}
 	c.mu.Unlock()
 	if mine {

@@ -33,23 +33,47 @@ const (
 // recorded in conn.code.
 var errClosing = errors.New("connection closing")
 
-// conn is one WebSocket connection. The handler's goroutine reads frames;
-// a writer goroutine owns every write to the socket, taking whatever the
-// hub client has queued and writing it with one syscall.
+// pingFrame is the ping every connection is sent; frames are never
+// modified once queued, so all share it.
+var pingFrame = websocket.AppendFrame(nil, websocket.OpPing, nil)
+
+// conn is one WebSocket connection. It is served in one of two ways:
+//
+//   - on Linux, a plain TCP connection joins the event loop (wsloop_linux.go):
+//     no goroutine of its own, its input read when epoll says so, its queue
+//     written by the loop's few flushers;
+//   - any other connection (TLS, other systems) has a reader goroutine
+//     (serve) and a writer goroutine (writeLoop).
+//
+// Both decode frames the same way and handle them with handle; the hub
+// client's queue is the only way anything reaches the socket.
 type conn struct {
 	s         *Server
-	ws        *websocket.Conn
 	nc        net.Conn
 	client    *hub.Client
-	user      hanashi.User
+	user      connUser
 	tokenHash []byte
-	inflight  chan struct{} // semaphore of uncommitted sends
+	inflight  chan struct{} // semaphore of uncommitted sends, made by the first send
+	finished  chan struct{} // everything is torn down
 
 	closeOnce sync.Once
 	code      int // close code sent to the peer, set once by closeWith
 	reason    string
+
+	// The goroutine path.
+	ws        *websocket.Conn
 	writerEnd chan struct{} // the writer has sent its close frame and stopped
-	finished  chan struct{} // everything is torn down
+
+	// The event loop's state, unused on the goroutine path. Part of conn
+	// rather than beside it: one allocation, and the flusher finds the
+	// connection's state in the same few cache lines.
+	ev eventConn
+}
+
+// connUser is what a connection keeps of its user: idle connections are
+// many, and a whole hanashi.User with its strings is not small.
+type connUser struct {
+	ID hanashi.UserID
 }
 
 // handleWebSocket upgrades to protocol v1 after checking Origin and session.
@@ -75,25 +99,35 @@ func (s *Server) handleWebSocket() http.Handler {
 		if err != nil {
 			return // Upgrade has answered the request.
 		}
-		if tc, ok := ws.NetConn().(*net.TCPConn); ok {
+		nc := ws.NetConn()
+		if tc := tcpUnder(nc); tc != nil {
 			tc.SetWriteBuffer(sendBuffer)
 		}
+		tc, _ := nc.(*net.TCPConn) // plain TCP: the event loop can serve it
 		c := &conn{
 			s:         s,
-			ws:        ws,
-			nc:        ws.NetConn(),
-			client:    s.cfg.Hub.NewClient(),
-			user:      u,
+			nc:        nc,
+			user:      connUser{ID: u.ID},
 			tokenHash: hash,
-			inflight:  make(chan struct{}, maxInflight),
-			writerEnd: make(chan struct{}),
 			finished:  make(chan struct{}),
 		}
+		// The hub client exists before the connection is registered, so
+		// that Shutdown and closeSession can always close it.
+		loop := tc != nil && c.prepareLoop(tc)
+		if !loop {
+			c.client = s.cfg.Hub.NewClient(nil)
+		}
 		if !s.register(c) {
-			c.nc.Write(websocket.AppendClose(nil, closeGoingAway, "server shutting down"))
-			c.nc.Close()
+			nc.Write(websocket.AppendClose(nil, closeGoingAway, "server shutting down"))
+			nc.Close()
 			return
 		}
+		if loop {
+			c.startLoop(ws.Buffered())
+			return
+		}
+		c.ws = ws
+		c.writerEnd = make(chan struct{})
 		// Serve on a goroutine of its own and return: the handler's return
 		// lets net/http drop its buffers and the request, about 10 KB that
 		// would otherwise stay pinned by every idle connection.
@@ -101,43 +135,17 @@ func (s *Server) handleWebSocket() http.Handler {
 	})
 }
 
-// serve runs the connection until it closes.
-func (c *conn) serve() {
-	defer close(c.finished)
-	defer c.s.unregister(c)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.writeLoop(ctx)
-
-	ping := time.AfterFunc(c.s.cfg.PingInterval, c.ping)
-	defer ping.Stop()
-
-	idle := c.s.cfg.PingInterval*2 + c.s.cfg.PingInterval/2
-	c.ws.ReadLimit = maxFrame
-	c.ws.OnPing = func(p []byte) {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		c.client.Push(websocket.AppendFrame(nil, websocket.OpPong, p))
-	}
-	c.ws.OnPong = func([]byte) {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-	}
-	c.readLoop(ctx, idle)
-
-	// Wait for the writer's close frame, then read until the peer closes
-	// too (or a short linger passes): closing a socket with unread input
-	// resets it, and the peer would lose our close frame.
-	<-c.writerEnd
-	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
-	c.nc.Close()
-	c.client.Close(nil)
-}
-
-// ping queues a ping and re-arms itself while the connection lives.
-func (c *conn) ping() {
-	if c.client.Push(websocket.AppendFrame(nil, websocket.OpPing, nil)) {
-		time.AfterFunc(c.s.cfg.PingInterval, c.ping)
+// tcpUnder returns the TCP connection under nc, if any: TLS wraps one.
+func tcpUnder(nc net.Conn) *net.TCPConn {
+	for {
+		switch c := nc.(type) {
+		case *net.TCPConn:
+			return c
+		case interface{ NetConn() net.Conn }:
+			nc = c.NetConn()
+		default:
+			return nil
+		}
 	}
 }
 
@@ -149,42 +157,63 @@ func (c *conn) closeWith(code int, reason string) {
 	})
 }
 
-// readLoop handles frames until the connection fails or closes.
-func (c *conn) readLoop(ctx context.Context, idle time.Duration) {
-	for {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		op, p, err := c.ws.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			switch {
-			case errors.As(err, &ce) && ce.Received:
-				// The peer closes: echo its code, as RFC 6455 asks.
-				code := ce.Code
-				if code == websocket.CloseNoStatus {
-					code = closeNormal
-				}
-				c.closeWith(code, "")
-			case errors.As(err, &ce):
-				c.closeWith(ce.Code, ce.Reason)
-			default:
-				// A network error or timeout: nothing can be said.
-				c.closeWith(0, "")
-			}
-			return
-		}
-		if op != websocket.OpText {
-			c.closeWith(closeUnsupported, "only text frames are accepted")
-			return
-		}
-		if c.client.Err() != nil {
-			return
-		}
-		c.handle(ctx, p)
+// closeCode says which close frame to send now that the hub client has
+// ended with err: code 0 means none (the connection failed below the
+// WebSocket, nothing can be said).
+func (c *conn) closeCode(err error) (int, string) {
+	switch {
+	case errors.Is(err, hub.ErrTooSlow):
+		code, reason := closeTooSlow, "too slow: resume from your cursor"
+		c.closeWith(code, reason) // record it; the client has already ended
+		return code, reason
+	case errors.Is(err, errClosing):
+		return c.code, c.reason
+	default:
+		c.closeWith(closeInternal, "")
+		return closeInternal, ""
 	}
 }
 
+// closeForError starts closing after ReadMessage or the Decoder failed.
+func (c *conn) closeForError(err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Received:
+		// The peer closes: echo its code, as RFC 6455 asks.
+		code := ce.Code
+		if code == websocket.CloseNoStatus {
+			code = closeNormal
+		}
+		c.closeWith(code, "")
+	case errors.As(err, &ce):
+		c.closeWith(ce.Code, ce.Reason)
+	default:
+		// A network error or timeout: nothing can be said.
+		c.closeWith(0, "")
+	}
+}
+
+// message acts on one data message from the client; it reports false once
+// the connection is closing and reading should stop.
+func (c *conn) message(ctx context.Context, op websocket.Opcode, p []byte) bool {
+	if op != websocket.OpText {
+		c.closeWith(closeUnsupported, "only text frames are accepted")
+		return false
+	}
+	if c.client.Err() != nil {
+		return false
+	}
+	c.handle(ctx, p)
+	return true
+}
+
+// pong answers a ping from the client.
+func (c *conn) pong(p []byte) {
+	c.client.Push(websocket.AppendFrame(nil, websocket.OpPong, p))
+}
+
 // handle acts on one client frame. Refusals are error frames; the
-// connection stays open.
+// connection stays open. p is only valid during the call.
 func (c *conn) handle(ctx context.Context, p []byte) {
 	var f inFrame
 	if err := jsonUnmarshal(p, &f); err != nil {
@@ -241,14 +270,23 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, b
 		c.sendError(hanashi.Errorf(hanashi.ENOTFOUND, "room not found"), clientID, room)
 		return
 	}
+	// Only the reading goroutine sends; the callbacks only release.
+	if c.inflight == nil {
+		c.inflight = make(chan struct{}, maxInflight)
+	}
+	inflight := c.inflight
 	select {
-	case c.inflight <- struct{}{}:
-	case <-c.client.Done():
-		return
+	case inflight <- struct{}{}:
+	default:
+		select {
+		case inflight <- struct{}{}:
+		case <-c.client.Done():
+			return
+		}
 	}
 	post := hanashi.Post{Room: room, Author: c.user.ID, ClientID: clientID, Body: *body}
 	err := c.s.cfg.Hub.PostAsync(ctx, post, func(m hanashi.Message, err error) {
-		<-c.inflight
+		<-inflight
 		if err != nil {
 			c.sendError(err, clientID, room)
 			return
@@ -256,7 +294,7 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, b
 		c.client.Push(frame(ackFrame{Type: "ack", Room: m.Room, ClientID: m.ClientID, Seq: m.Seq, ID: m.ID}))
 	})
 	if err != nil {
-		<-c.inflight
+		<-inflight
 		c.sendError(err, clientID, room)
 	}
 }
@@ -268,6 +306,80 @@ func (c *conn) sendError(err error, clientID string, room hanashi.RoomID) {
 		c.s.log.Error("websocket request failed", "user", c.user.ID, "err", err)
 	}
 	c.client.Push(frame(errorFrame{Type: "error", Code: code, Message: hanashi.ErrorMessage(err), ClientID: clientID, Room: room}))
+}
+
+// clientContext is the context of a connection's requests on the event
+// loop: it ends when the connection's hub client does, which is when the
+// connection starts closing. It costs nothing until something waits on it.
+type clientContext struct{ c *hub.Client }
+
+var _ context.Context = clientContext{}
+
+func (clientContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x clientContext) Done() <-chan struct{}     { return x.c.Done() }
+func (clientContext) Value(any) any               { return nil }
+func (x clientContext) Err() error {
+	if x.c.Err() != nil {
+		return context.Canceled
+	}
+	return nil
+}
+
+// The goroutine path.
+
+// serve runs the connection until it closes.
+func (c *conn) serve() {
+	defer close(c.finished)
+	defer c.s.unregister(c)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.writeLoop(ctx)
+
+	ping := time.AfterFunc(c.s.cfg.PingInterval, c.ping)
+	defer ping.Stop()
+
+	idle := c.s.cfg.PingInterval*2 + c.s.cfg.PingInterval/2
+	c.ws.ReadLimit = maxFrame
+	c.ws.OnPing = func(p []byte) {
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+		c.pong(p)
+	}
+	c.ws.OnPong = func([]byte) {
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+	}
+	c.readLoop(ctx, idle)
+
+	// Wait for the writer's close frame, then read until the peer closes
+	// too (or a short linger passes): closing a socket with unread input
+	// resets it, and the peer would lose our close frame.
+	<-c.writerEnd
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
+	c.nc.Close()
+	c.client.Close(nil)
+}
+
+// ping queues a ping and re-arms itself while the connection lives.
+func (c *conn) ping() {
+	if c.client.Push(pingFrame) {
+		time.AfterFunc(c.s.cfg.PingInterval, c.ping)
+	}
+}
+
+// readLoop handles frames until the connection fails or closes.
+func (c *conn) readLoop(ctx context.Context, idle time.Duration) {
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+		op, p, err := c.ws.NextMessage()
+		if err != nil {
+			c.closeForError(err)
+			return
+		}
+		if !c.message(ctx, op, p) {
+			return
+		}
+	}
 }
 
 // writeLoop writes queued frames, coalescing everything queued since the
@@ -303,18 +415,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 // writeClose sends the close frame for why the client ended and half-closes
 // the socket.
 func (c *conn) writeClose(err error) {
-	code, reason := 0, ""
-	switch {
-	case errors.Is(err, hub.ErrTooSlow):
-		code, reason = closeTooSlow, "too slow: resume from your cursor"
-		c.closeWith(code, reason) // record it; the client has already ended
-	case errors.Is(err, errClosing):
-		code, reason = c.code, c.reason
-	default:
-		code, reason = closeInternal, ""
-		c.closeWith(code, reason)
-	}
-	if code != 0 {
+	if code, reason := c.closeCode(err); code != 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(lingerTime))
 		c.nc.Write(websocket.AppendClose(nil, code, reason))
 	}

@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -48,7 +47,7 @@ func BenchmarkReadMessage(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			msg := []byte(`{"type":"send","room":"general","body":"` + strings.Repeat("ü", n) + `"}`)[:n]
 			msg = []byte(strings.ToValidUTF8(string(msg), ""))
-			c := newConn(nil, bufio.NewReaderSize(&repeatReader{data: frames(frame{op: OpText, payload: msg})}, readBufferSize), true)
+			c := newConn(readerConn{Reader: &repeatReader{data: frames(frame{op: OpText, payload: msg})}}, true)
 			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -62,7 +61,7 @@ func BenchmarkReadMessage(b *testing.B) {
 
 // BenchmarkWriteMessageClient is the load generator's send path.
 func BenchmarkWriteMessageClient(b *testing.B) {
-	c := newConn(discardConn{}, nil, false)
+	c := newConn(discardConn{}, false)
 	msg := []byte(`{"type":"send","room":"general","body":"hello there"}`)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()

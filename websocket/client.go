@@ -35,6 +35,12 @@ type Dialer struct {
 	// TLSConfig is used for wss:// URLs; nil means the defaults. An empty
 	// ServerName is taken from the URL.
 	TLSConfig *tls.Config
+
+	// ReadBufferSize is the size of the connection's read buffer, 512
+	// bytes if smaller. A client that receives a busy stream wants more:
+	// a server that coalesces its frames sends many in one segment, and
+	// they then come in with one read.
+	ReadBufferSize int
 }
 
 // Dial opens a WebSocket connection with the zero [Dialer].
@@ -176,7 +182,11 @@ func (d *Dialer) handshake(ctx context.Context, nc net.Conn, u *url.URL, h http.
 	if !stop() {
 		return nil, resp, ctx.Err() // ctx ended as the handshake completed
 	}
-	c := newConn(nc, br, false)
+	c := newConn(nc, false)
+	c.takeBuffered(br)
+	if d.ReadBufferSize > readBufferSize {
+		c.keep = d.ReadBufferSize
+	}
 	c.OnPing = func(p []byte) { _ = c.WriteMessage(OpPong, p) }
 	return c, resp, nil
 }

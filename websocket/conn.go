@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -19,12 +18,9 @@ const DefaultReadLimit = 64 << 10
 const (
 	// readBufferSize is small because every idle connection keeps its read
 	// buffer; a chat message of a few hundred bytes still arrives in one
-	// read, and larger payloads are read straight into the message.
+	// read. The buffer grows, as bytes arrive, for a larger frame, and
+	// shrinks back once it has been read.
 	readBufferSize = 512
-	// firstPayloadChunk bounds what a frame header alone makes us allocate:
-	// beyond it, the message grows only as its bytes actually arrive, so a
-	// peer that announces 64 KiB and sends nothing costs 4 KiB, not 64.
-	firstPayloadChunk = 4 << 10
 	// maxKeptWriteBuffer is the largest buffer [Conn.WriteMessage] keeps
 	// between calls; larger frames get a buffer of their own each time.
 	maxKeptWriteBuffer = 1 << 10
@@ -97,13 +93,15 @@ type Conn struct {
 	OnPong func(payload []byte)
 
 	conn   net.Conn
-	br     *bufio.Reader
 	server bool // the peer is a client: its frames must be masked, ours not
 
-	// Read state, owned by the goroutine calling ReadMessage.
+	// Read state, owned by the goroutine calling ReadMessage: rbuf[r:w]
+	// holds bytes read from conn and not decoded yet.
+	dec     Decoder
+	rbuf    []byte
+	r, w    int
+	keep    int   // the size of rbuf worth keeping when it is empty
 	readErr error // once set, every ReadMessage returns it
-	hdr     [maxHeaderSize]byte
-	ctrl    [maxControlPayload]byte
 
 	// Write state, guarded by wmu.
 	wmu     sync.Mutex
@@ -112,27 +110,36 @@ type Conn struct {
 	wclosed bool
 }
 
-func newConn(nc net.Conn, br *bufio.Reader, server bool) *Conn {
-	return &Conn{ReadLimit: DefaultReadLimit, conn: nc, br: br, server: server}
+func newConn(nc net.Conn, server bool) *Conn {
+	c := &Conn{ReadLimit: DefaultReadLimit, conn: nc, server: server, keep: readBufferSize}
+	c.dec.fromServer = !server
+	return c
+}
+
+// takeBuffered copies what br read past the handshake into the read buffer,
+// so that br can be dropped.
+func (c *Conn) takeBuffered(br *bufio.Reader) {
+	if n := br.Buffered(); n > 0 {
+		p, _ := br.Peek(n)
+		c.rbuf = append([]byte(nil), p...)
+		c.w = n
+	}
 }
 
 // NetConn returns the underlying connection, for deadlines, addresses and
 // for the server's own writes of encoded frames. Reading from it directly
-// would lose data buffered by ReadMessage.
+// would lose data buffered by ReadMessage (see [Conn.Buffered]).
 func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// Buffered returns the bytes read from the connection that ReadMessage
+// has not decoded yet. Right after [Upgrade] these are frames the client
+// sent behind its handshake, usually none: a server that reads the socket
+// itself from then on hands them to its [Decoder] first.
+func (c *Conn) Buffered() []byte { return c.rbuf[c.r:c.w] }
 
 // Close closes the underlying connection without a close frame; call
 // WriteClose (or write [AppendClose] bytes) first for a clean close.
 func (c *Conn) Close() error { return c.conn.Close() }
-
-// frameHeader is a decoded frame header.
-type frameHeader struct {
-	fin    bool
-	op     Opcode
-	masked bool
-	length uint64
-	key    [4]byte
-}
 
 // ReadMessage returns the next complete data message: its opcode, [OpText]
 // or [OpBinary], and its payload, reassembled from fragments. The payload
@@ -149,187 +156,90 @@ type frameHeader struct {
 //
 // After an error, every later call returns the same error.
 func (c *Conn) ReadMessage() (op Opcode, payload []byte, err error) {
+	op, p, err := c.NextMessage()
+	if err != nil {
+		return 0, nil, err
+	}
+	owned := make([]byte, len(p))
+	copy(owned, p)
+	return op, owned, nil
+}
+
+// NextMessage is ReadMessage without the copy: the payload is only valid
+// until the next call, which may overwrite it. It suits a reader that is
+// done with each message before it asks for the next, such as a load
+// generator that counts hundreds of thousands a second.
+func (c *Conn) NextMessage() (op Opcode, payload []byte, err error) {
 	if c.readErr != nil {
 		return 0, nil, c.readErr
 	}
-	op, payload, err = c.readMessage()
-	if err != nil {
-		c.readErr = err
-		return 0, nil, err
-	}
-	return op, payload, nil
-}
-
-func (c *Conn) readMessage() (Opcode, []byte, error) {
-	limit := c.ReadLimit
-	if limit <= 0 {
-		limit = DefaultReadLimit
-	}
-	if limit > math.MaxInt {
-		limit = math.MaxInt
-	}
-	var (
-		msgOp   Opcode // OpText or OpBinary once the first fragment is in
-		msg     []byte
-		checked int // msg[:checked] is known to be valid UTF-8
-	)
+	c.dec.ReadLimit = c.ReadLimit
 	for {
-		h, err := c.readHeader()
+		op, p, n, err := c.dec.Next(c.rbuf[c.r:c.w])
+		c.r += n
 		if err != nil {
+			c.readErr = err
+			c.rbuf, c.r, c.w = nil, 0, 0
 			return 0, nil, err
 		}
-		if h.op.isControl() {
-			if err := c.readControl(h); err != nil {
+		switch op {
+		case OpPing:
+			if c.OnPing != nil {
+				c.OnPing(p)
+			}
+		case OpPong:
+			if c.OnPong != nil {
+				c.OnPong(p)
+			}
+		case OpText, OpBinary:
+			return op, p, nil
+		default:
+			if err := c.fill(); err != nil {
+				c.readErr = err
+				c.rbuf, c.r, c.w = nil, 0, 0
 				return 0, nil, err
 			}
-			continue
-		}
-		if h.op == OpContinuation {
-			if msgOp == 0 {
-				return 0, nil, violation(CloseProtocolError, "continuation frame without a message to continue")
-			}
-		} else {
-			if msgOp != 0 {
-				return 0, nil, violation(CloseProtocolError, "new message before the fragmented one ended")
-			}
-			msgOp = h.op
-		}
-		if h.length > uint64(limit)-uint64(len(msg)) {
-			return 0, nil, violation(CloseTooLarge, "message larger than "+strconv.FormatInt(limit, 10)+" bytes")
-		}
-		start := len(msg)
-		msg, err = c.readPayload(msg, int(h.length))
-		if err != nil {
-			return 0, nil, err
-		}
-		if h.masked {
-			maskBytes(h.key, msg[start:])
-		}
-		if msgOp == OpText {
-			var ok bool
-			if checked, ok = checkUTF8(msg, checked, h.fin); !ok {
-				return 0, nil, violation(CloseInvalidPayload, "invalid UTF-8 in text message")
-			}
-		}
-		if h.fin {
-			if msg == nil {
-				msg = []byte{}
-			}
-			return msgOp, msg, nil
 		}
 	}
 }
 
-// readPayload appends n bytes from the connection to msg. It allocates as
-// the bytes arrive rather than trusting the frame header, beyond a first
-// chunk, so memory follows what the peer really sent; a message that fits
-// in the first chunk gets exactly one allocation of its exact size.
-func (c *Conn) readPayload(msg []byte, n int) ([]byte, error) {
-	for n > 0 {
-		if len(msg) == cap(msg) {
-			newCap := max(2*cap(msg), firstPayloadChunk)
-			newCap = min(newCap, len(msg)+n) // never beyond what this frame needs
-			grown := make([]byte, len(msg), newCap)
-			copy(grown, msg)
-			msg = grown
+// fill reads more bytes behind the undecoded ones in rbuf, making room
+// first: a buffer that is empty goes back to its kept size, one that holds
+// the start of a frame grows as its bytes arrive — up to that frame's
+// size, so that a peer that announces a large frame and sends little costs
+// little.
+func (c *Conn) fill() error {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if len(c.rbuf) != c.keep {
+			c.rbuf = make([]byte, c.keep)
 		}
-		k := min(n, cap(msg)-len(msg))
-		got, err := io.ReadFull(c.br, msg[len(msg):len(msg)+k])
-		msg = msg[:len(msg)+got]
-		n -= got
-		if err != nil {
-			return msg, unexpectedEOF(err)
+	} else if c.r > 0 {
+		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r = 0
+	}
+	if c.w == len(c.rbuf) {
+		size := max(2*len(c.rbuf), readBufferSize)
+		if need := frameSize(c.rbuf[:c.w], c.server); need > c.w {
+			size = min(size, need)
 		}
+		grown := make([]byte, size)
+		copy(grown, c.rbuf[:c.w])
+		c.rbuf = grown
 	}
-	return msg, nil
-}
-
-// readHeader reads and checks one frame header.
-func (c *Conn) readHeader() (frameHeader, error) {
-	var h frameHeader
-	b := c.hdr[:2]
-	if _, err := io.ReadFull(c.br, b); err != nil {
-		return h, err // io.EOF here means the peer left between frames
-	}
-	if b[0]&0x70 != 0 {
-		return h, violation(CloseProtocolError, "reserved bits set without a negotiated extension")
-	}
-	h.fin = b[0]&0x80 != 0
-	h.op = Opcode(b[0] & 0x0F)
-	switch h.op {
-	case OpContinuation, OpText, OpBinary, OpClose, OpPing, OpPong:
-	default:
-		return h, violation(CloseProtocolError, "unknown opcode "+strconv.Itoa(int(h.op)))
-	}
-	h.masked = b[1]&0x80 != 0
-	if h.masked != c.server {
-		if c.server {
-			return h, violation(CloseProtocolError, "unmasked frame from a client")
-		}
-		return h, violation(CloseProtocolError, "masked frame from a server")
-	}
-	n := b[1] & 0x7F
-	if h.op.isControl() {
-		if !h.fin {
-			return h, violation(CloseProtocolError, "fragmented control frame")
-		}
-		if n > maxControlPayload {
-			return h, violation(CloseProtocolError, "control frame longer than 125 bytes")
+	for range 100 { // as bufio does with a Reader that returns 0, nil
+		n, err := c.conn.Read(c.rbuf[c.w:])
+		c.w += n
+		switch {
+		case n > 0:
+			return nil // an error comes back on the next Read
+		case err == io.EOF && c.w > 0:
+			return io.ErrUnexpectedEOF // inside a frame
+		case err != nil:
+			return err
 		}
 	}
-	switch n {
-	case 126:
-		b = c.hdr[2:4]
-		if _, err := io.ReadFull(c.br, b); err != nil {
-			return h, unexpectedEOF(err)
-		}
-		h.length = uint64(binary.BigEndian.Uint16(b))
-	case 127:
-		b = c.hdr[2:10]
-		if _, err := io.ReadFull(c.br, b); err != nil {
-			return h, unexpectedEOF(err)
-		}
-		h.length = binary.BigEndian.Uint64(b)
-		if h.length>>63 != 0 {
-			return h, violation(CloseProtocolError, "64-bit payload length with the most significant bit set")
-		}
-	default:
-		h.length = uint64(n)
-	}
-	if h.masked {
-		// Through c.hdr rather than h.key, which would move h to the heap.
-		b = c.hdr[10:14]
-		if _, err := io.ReadFull(c.br, b); err != nil {
-			return h, unexpectedEOF(err)
-		}
-		h.key = [4]byte(b)
-	}
-	return h, nil
-}
-
-// readControl reads the payload of a control frame and acts on it. It
-// returns a *CloseError for a close frame.
-func (c *Conn) readControl(h frameHeader) error {
-	p := c.ctrl[:h.length] // readHeader checked length <= 125
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		return unexpectedEOF(err)
-	}
-	if h.masked {
-		maskBytes(h.key, p)
-	}
-	switch h.op {
-	case OpPing:
-		if c.OnPing != nil {
-			c.OnPing(p)
-		}
-	case OpPong:
-		if c.OnPong != nil {
-			c.OnPong(p)
-		}
-	case OpClose:
-		return parseClose(p)
-	}
-	return nil
+	return io.ErrNoProgress
 }
 
 // parseClose turns a close payload into the error ReadMessage returns.
@@ -354,14 +264,6 @@ func parseClose(p []byte) *CloseError {
 func validUTF8(b []byte) bool {
 	_, ok := checkUTF8(b, 0, true)
 	return ok
-}
-
-// unexpectedEOF reports a connection that ended inside a frame as such.
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
 }
 
 // WriteMessage writes payload as one frame with opcode op, which must be

@@ -102,7 +102,7 @@ func TestMaskBytes(t *testing.T) {
 // back by a server Conn; a server Conn's are not masked.
 func TestWriteMessageRoundTrip(t *testing.T) {
 	w := &writeRecorder{}
-	client := newConn(w, nil, false)
+	client := newConn(w, false)
 	msgs := []string{"", "hi", strings.Repeat("ü", 100), strings.Repeat("x", 70000)}
 	for _, m := range msgs {
 		if err := client.WriteMessage(OpText, []byte(m)); err != nil {
@@ -133,7 +133,7 @@ func TestWriteMessageRoundTrip(t *testing.T) {
 
 	// Two identical messages must not be masked identically.
 	w2 := &writeRecorder{}
-	c2 := newConn(w2, nil, false)
+	c2 := newConn(w2, false)
 	_ = c2.WriteMessage(OpBinary, make([]byte, 8))
 	_ = c2.WriteMessage(OpBinary, make([]byte, 8))
 	if b := w2.buf.Bytes(); bytes.Equal(b[2:6], b[16:20]) {
@@ -157,7 +157,7 @@ func TestWriteMessageRoundTrip(t *testing.T) {
 	}
 
 	ws := &writeRecorder{}
-	srv := newConn(ws, nil, true)
+	srv := newConn(ws, true)
 	if err := srv.WriteMessage(OpBinary, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}

@@ -251,8 +251,17 @@ func closePayload(code int, reason string) []byte {
 
 // memConn reads a server (or client) Conn from bytes, without a network.
 func memConn(data []byte, server bool) *Conn {
-	return newConn(nil, bufio.NewReaderSize(bytes.NewReader(data), readBufferSize), server)
+	return newConn(readerConn{Reader: bytes.NewReader(data)}, server)
 }
+
+// readerConn is a net.Conn that reads from r; the embedded nil interface
+// makes any other method fail loudly.
+type readerConn struct {
+	net.Conn
+	io.Reader
+}
+
+func (c readerConn) Read(p []byte) (int, error) { return c.Reader.Read(p) }
 
 // writeRecorder is a net.Conn that records writes; the embedded nil
 // interface makes any other method fail loudly.

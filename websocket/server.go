@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
@@ -93,12 +92,10 @@ func Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 		http.Error(w, "websocket: cannot take over this connection", http.StatusInternalServerError)
 		return nil, fmt.Errorf("websocket: hijack: %w", err)
 	}
-	// The server's 4 KiB reader only matters if the client already sent
-	// frames behind the request; otherwise it is dropped for a small one.
-	br := brw.Reader
-	if br.Buffered() == 0 {
-		br = bufio.NewReaderSize(nc, readBufferSize)
-	}
+	// net/http's buffers are dropped: only what the client sent behind
+	// its request, usually nothing, is kept (see Conn.Buffered).
+	c := newConn(nc, true)
+	c.takeBuffered(brw.Reader)
 	if _, err := nc.Write(resp.Bytes()); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: write handshake response: %w", err)
@@ -108,7 +105,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: clear deadlines: %w", err)
 	}
-	return newConn(nc, br, true), nil
+	return c, nil
 }
 
 // refuse answers a failed handshake and builds the error Upgrade returns.

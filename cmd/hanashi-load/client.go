@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,18 +22,10 @@ const (
 )
 
 // readBuffer is the read buffer of busy connections. websocket.Conn keeps
-// only 512 bytes (right for a server with many idle sockets); a subscriber
-// that receives the server's coalesced writes would then need a read
-// syscall per message or two and become the bottleneck.
+// only 512 bytes by default (right for a server with many idle sockets); a
+// subscriber that receives the server's coalesced writes would then need a
+// read syscall per message or two and become the bottleneck.
 const readBuffer = 16 << 10
-
-// bufferedConn reads through a larger buffer than websocket.Conn's own.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // dial opens connection number k: to URL k mod len(URLs), from source
 // address 127.0.0.(1 + k mod SrcIPs) if -srcips is set, with the Bearer
@@ -44,14 +35,10 @@ func (l *load) dial(ctx context.Context, k int, token string, busy bool) (*webso
 	if l.cfg.SrcIPs > 0 {
 		local = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+k%l.cfg.SrcIPs))}
 	}
-	d := websocket.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{LocalAddr: local}
-		c, err := nd.DialContext(ctx, network, addr)
-		if err != nil || !busy {
-			return c, err
-		}
-		return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer)}, nil
-	}}
+	d := websocket.Dialer{LocalAddr: local}
+	if busy {
+		d.ReadBufferSize = readBuffer
+	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	h := http.Header{"Authorization": {"Bearer " + token}}
@@ -146,7 +133,7 @@ func (s *subscriber) subscribe(ctx context.Context, l *load, ready func(bool)) {
 		return
 	}
 	for {
-		_, p, err := ws.ReadMessage()
+		_, p, err := ws.NextMessage() // p is only read before the next call
 		if err != nil {
 			s.err = err
 			return
@@ -341,7 +328,7 @@ func (p *publisher) read(l *load) {
 	defer close(p.done)
 	defer p.ws.Close()
 	for {
-		_, b, err := p.ws.ReadMessage()
+		_, b, err := p.ws.NextMessage() // b is only read before the next call
 		if err != nil {
 			p.err = err
 			if !l.closing.Load() {

@@ -186,7 +186,7 @@ func (l *load) setup(ctx context.Context) error {
 
 	for i := range cfg.Subs {
 		s := &subscriber{k: i, room: i % cfg.Rooms, start: -1, done: make(chan struct{})}
-		s.token = subTokens[i/subsPerGuest]
+		s.token = subTokens[i/subsPerGuest%len(subTokens)] // at most 32 guests: they take turns
 		l.subs = append(l.subs, s)
 	}
 	for i := range cfg.Pubs {

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ type config struct {
 	ConnectRate float64
 	JSON        bool
 	Baseline    bool
+	CPUProfile  string
 }
 
 // urlList is a repeatable flag.
@@ -134,6 +136,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&cfg.ConnectRate, "connect-rate", 1000, "connections opened per second, so as not to overwhelm the server's accept queue")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON on stdout (progress still goes to stderr)")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "after the run, measure plain TCP on loopback on this machine with the same message size, 2 s with one write per message and 2 s with one write per 16, and compare the server's deliveries/s with both")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file (go tool pprof), to see whether it or the server is the bottleneck")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -197,6 +200,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := newLoad(cfg, stderr).run(ctx)
 	if err != nil {

@@ -1,0 +1,236 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/sqlite"
+)
+
+// takeAll takes a client's queue as strings.
+func takeAll(t testing.TB, c *hub.Client) ([]string, error) {
+	t.Helper()
+	frames, err := c.Take()
+	var out []string
+	for _, f := range frames {
+		out = append(out, string(f))
+	}
+	return out, err
+}
+
+// A writer that does not wait in Next is told, through ready, when there
+// is work: when the queue becomes non-empty, when it passes half full,
+// and when the client ends with nothing queued; not for every frame.
+func TestReadyAndTake(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{QueueBytes: 100})
+	var readies atomic.Int64
+	c := f.hub.NewClient(func() { readies.Add(1) })
+	defer c.Close(nil)
+	want := func(n int64, when string) {
+		t.Helper()
+		if got := readies.Load(); got != n {
+			t.Fatalf("%s: ready called %d times, want %d", when, got, n)
+		}
+	}
+
+	if got, err := takeAll(t, c); len(got) != 0 || err != nil {
+		t.Fatalf("empty queue: took %q, %v", got, err)
+	}
+	want(0, "nothing queued")
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	want(1, "after the subscribed frame")
+	f.post(t, "a")
+	f.post(t, "b")
+	want(1, "more frames before Take")
+	got, err := takeAll(t, c)
+	if fmt.Sprint(got) != fmt.Sprintf("[s %d 0 m %d 1 m %d 2]", f.room.ID, f.room.ID, f.room.ID) || err != nil {
+		t.Fatalf("took %q, %v", got, err)
+	}
+	f.post(t, "c")
+	want(2, "a frame after Take")
+
+	// 10-byte frames: past 50 bytes the writer is told to hurry.
+	c.Take()
+	for range 5 {
+		c.Push(make([]byte, 10))
+	}
+	want(3, "50 bytes queued")
+	c.Push(make([]byte, 10))
+	want(4, "past half full")
+	for range 4 {
+		c.Push(make([]byte, 10))
+	}
+	want(4, "filling up")
+	if c.Push(make([]byte, 10)) {
+		t.Fatal("a full queue took a frame")
+	}
+	want(4, "overflow with frames queued: the writer finds out when it takes them")
+	if _, err := c.Take(); !errors.Is(err, hub.ErrTooSlow) {
+		t.Fatalf("Take after the overflow: %v", err)
+	}
+
+	// A client that ends with nothing queued tells its writer.
+	c2 := f.hub.NewClient(func() { readies.Add(1) })
+	c2.Close(nil)
+	want(5, "closed while empty")
+	if _, err := c2.Take(); !errors.Is(err, hub.ErrClosed) {
+		t.Fatalf("Take after Close: %v", err)
+	}
+	select {
+	case <-c2.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+}
+
+// The first subscription is kept apart from the others; all of them
+// behave the same.
+func TestSeveralRooms(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	second, err := f.store.CreateRoom(t.Context(), hanashi.NewRoom{Name: "second", Creator: f.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := f.store.CreateRoom(t.Context(), hanashi.NewRoom{Name: "third", Creator: f.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.hub.NewClient(nil)
+	defer c.Close(nil)
+	for _, id := range []hanashi.RoomID{f.room.ID, second.ID, third.ID} {
+		if err := c.Subscribe(t.Context(), id, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !c.Unsubscribe(f.room.ID) || c.Unsubscribe(f.room.ID) {
+		t.Fatal("unsubscribing the first room twice")
+	}
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Unsubscribe(second.ID) {
+		t.Fatal("not subscribed to the second room")
+	}
+	c.Take()
+	post := func(room hanashi.RoomID, id string) {
+		if _, err := f.hub.Post(t.Context(), hanashi.Post{Room: room, Author: f.user.ID, ClientID: id, Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(f.room.ID, "1")
+	post(second.ID, "2")
+	post(third.ID, "3")
+	got, _ := takeAll(t, c)
+	if fmt.Sprint(got) != fmt.Sprintf("[m %d 1 m %d 1]", f.room.ID, third.ID) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// benchHub is a hub on SQLite with one room and subscribers whose writers
+// are never told anything: the benchmark takes their queues itself.
+type benchHub struct {
+	hub     *hub.Hub
+	broker  hanashi.Broker
+	user    hanashi.UserID
+	room    hanashi.RoomID
+	clients []*hub.Client
+}
+
+func fanOut(b *testing.B, n int) benchHub {
+	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	broker := inmem.NewBroker()
+	h := hub.New(hub.Config{Store: db, Broker: broker, Encoder: textEncoder{}})
+	b.Cleanup(func() { h.Close(context.Background()) })
+	u, _ := db.CreateUser(b.Context(), hanashi.User{Name: "alice"})
+	room, _ := db.CreateRoom(b.Context(), hanashi.NewRoom{Name: "r", Creator: u.ID})
+	clients := make([]*hub.Client, n)
+	for i := range clients {
+		clients[i] = h.NewClient(func() {})
+		if err := clients[i].Subscribe(b.Context(), room.ID, nil); err != nil {
+			b.Fatal(err)
+		}
+		clients[i].Take()
+	}
+	return benchHub{hub: h, broker: broker, user: u.ID, room: room.ID, clients: clients}
+}
+
+// BenchmarkFanOut publishes one message to a room of 1000 subscribers:
+// encoded once, the same bytes queued to each, and every 16 messages the
+// queues taken as a writer would. An op is one message; see ns/delivery.
+func BenchmarkFanOut(b *testing.B) {
+	const subs = 1000
+	f := fanOut(b, subs)
+	broker, clients := f.broker, f.clients
+	msg := hanashi.Message{Room: f.room, ID: "b1f", Body: "a message of a typical length, say sixty bytes", CreatedAt: time.Now()}
+	b.ReportAllocs()
+	seq := int64(0)
+	for b.Loop() {
+		seq++
+		msg.Seq = seq
+		broker.Publish(b.Context(), []hanashi.Message{msg})
+		if seq%16 == 0 {
+			for _, c := range clients {
+				if frames, err := c.Take(); len(frames) != 16 || err != nil {
+					b.Fatalf("took %d frames, %v", len(frames), err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/subs, "ns/delivery")
+}
+
+// BenchmarkQueue is one client's queue: frames pushed one by one and
+// taken 16 at a time. An op is one frame.
+func BenchmarkQueue(b *testing.B) {
+	c := fanOut(b, 1).clients[0]
+	frame := []byte("m 1 1 a frame of some sixty bytes, a chat message in a frame")
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		c.Push(frame)
+		if n++; n%16 == 0 {
+			if frames, _ := c.Take(); len(frames) != 16 {
+				b.Fatalf("took %d frames", len(frames))
+			}
+		}
+	}
+}
+
+// BenchmarkGroupCommit is 100 senders posting to SQLite at once: each
+// commit (and fsync) carries whatever posts gathered meanwhile. An op is
+// one acknowledged post.
+func BenchmarkGroupCommit(b *testing.B) {
+	f := fanOut(b, 0)
+	const senders = 100
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for g := range senders {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				p := hanashi.Post{Room: f.room, Author: f.user, ClientID: fmt.Sprintf("%03d-%d", g, i), Body: "a message of a typical length, say sixty bytes"}
+				if _, err := f.hub.Post(b.Context(), p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}

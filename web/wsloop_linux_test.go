@@ -1,0 +1,136 @@
+//go:build linux
+
+package web
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hanashi-chat/hanashi/hub"
+)
+
+// BenchmarkFlush is a flusher's cycle over 1000 loopback connections: a
+// frame queued to each, then each written with its writev, as for one
+// message to a room of 1000. The far ends are drained by goroutines of
+// their own. An op is one cycle; see ns/write. On loopback most of it is
+// the kernel's TCP, which is why the flusher paces its writes.
+func BenchmarkFlush(b *testing.B) {
+	const n = 1000
+	h := hub.New(hub.Config{})
+	defer h.Close(context.Background())
+	s := &Server{cfg: Config{Hub: h, WriteTimeout: 10 * time.Second}}
+	f := newFlusher(time.Second) // its goroutine is not started: flush is called here
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make([]*conn, n)
+	for i := range conns {
+		far, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer far.Close()
+		go io.Copy(io.Discard, far)
+		nc, err := ln.Accept()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		rc, _ := nc.(*net.TCPConn).SyscallConn()
+		var fd int
+		rc.Control(func(p uintptr) { fd = int(p) })
+		c := &conn{s: s, nc: nc, finished: make(chan struct{})}
+		c.ev.f, c.ev.rc, c.ev.fd = f, rc, int32(fd)
+		c.client = h.NewClient(func() {})
+		conns[i] = c
+	}
+	frame := make([]byte, 355) // what a chat message takes, frame included
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range conns {
+			c.client.Push(frame)
+			c.flush(f)
+			if c.ev.stalled.Load() || len(c.ev.out) > 0 {
+				b.Fatal("the socket did not take one frame")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/write")
+}
+
+// A batch the socket cannot take at once is finished by a goroutine of its
+// own while the flusher moves on, then the connection goes back to the
+// flusher; frames stay in order.
+func TestFlushStalls(t *testing.T) {
+	h := hub.New(hub.Config{QueueBytes: 16 << 20})
+	defer h.Close(context.Background())
+	s := &Server{cfg: Config{Hub: h, WriteTimeout: 10 * time.Second}}
+	f := newFlusher(time.Millisecond)
+	go f.run()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	far, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	far.(*net.TCPConn).SetReadBuffer(16 << 10)
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	rc, _ := nc.(*net.TCPConn).SyscallConn()
+	var fd int
+	rc.Control(func(p uintptr) { fd = int(p) })
+	c := &conn{s: s, nc: nc, finished: make(chan struct{})}
+	c.ev.f, c.ev.rc, c.ev.fd = f, rc, int32(fd)
+	f.assign(&c.ev)
+	c.client = h.NewClient(c.wakeWriter)
+
+	// 4 MB in frames of 1000 bytes numbered 0..3999, more than both
+	// sockets hold: the write stalls until the far end reads.
+	const frames, size = 4000, 1000
+	for i := range frames {
+		b := make([]byte, size)
+		b[0], b[1] = byte(i>>8), byte(i)
+		c.client.Push(b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.ev.stalled.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the write never stalled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// More while stalled, then read everything.
+	for i := frames; i < frames+10; i++ {
+		b := make([]byte, size)
+		b[0], b[1] = byte(i>>8), byte(i)
+		c.client.Push(b)
+	}
+	far.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, size)
+	for i := range frames + 10 {
+		if _, err := io.ReadFull(far, buf); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if got := int(buf[0])<<8 | int(buf[1]); got != i {
+			t.Fatalf("frame %d arrived as %d", i, got)
+		}
+	}
+	if c.ev.stalled.Load() {
+		t.Fatal("still stalled")
+	}
+}
