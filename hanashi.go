@@ -3,6 +3,10 @@
 // plugs an implementation into — Store (the durable record) and Broker (the
 // wake-up signal between nodes).
 //
+// The rules of team chat (the events of a room's stream, the history they
+// fold into, mentions, read markers and unread counts) are set out at the
+// top of chat.go; every Store applies them the same way.
+//
 // The package imports only the standard library. Implementations live in
 // subpackages named after what they depend on (sqlite, inmem, ...), and only
 // cmd/hanashi chooses between them.
@@ -66,19 +70,36 @@ type Room struct {
 	Name    string `json:"name"`
 	Private bool   `json:"private"`
 	// GuestsAllowed says whether guests may join the room and post in it.
-	GuestsAllowed bool      `json:"guests_allowed"`
-	CreatedBy     UserID    `json:"created_by"`
-	CreatedAt     time.Time `json:"created_at"`
-	// LastSeq is the sequence number of the newest message in the room (0 when
-	// empty) at the time the room was read.
+	GuestsAllowed bool `json:"guests_allowed"`
+	// CreatedBy made the room. Outside direct rooms the creator is also the
+	// room's moderator, who may delete anybody's messages (see KindDelete).
+	CreatedBy UserID    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// Kind is RoomDirect for a direct-message room (see Store.DirectRoom)
+	// and "" for any other.
+	Kind RoomKind `json:"kind,omitempty"`
+	// Parent is the room this one was created in, or 0; ParentSeq is then
+	// the seq of the KindRoom event that links to it in the parent's stream.
+	Parent    RoomID `json:"parent,omitempty"`
+	ParentSeq int64  `json:"parent_seq,omitempty"`
+	// LastSeq is the sequence number of the newest message (0 when empty)
+	// at the time the room was read.
 	LastSeq int64 `json:"last_seq"`
 	// Member reports whether the user the room was read for is a member.
 	Member bool `json:"member"`
 }
 
-// Message is one post in a room. Seq is assigned by the Store inside the
-// transaction that stores the message: per room it starts at 1 and grows by
-// one with every message, with no gaps. (Room, Seq) is the resume cursor.
+// Message is one event in a room's stream: a message, or a change to one
+// (see Kind and chat.go). Seq is assigned by the Store inside the
+// transaction that stores the event: per room it starts at 1 and grows by
+// one with every event, with no gaps. (Room, Seq) is the resume cursor, so a
+// client that resumes learns of every message and every change it missed,
+// in order.
+//
+// The fields up to Mentions are those of the event and never change, except
+// Body (see Store.Messages) and Author's name and avatar, which are the
+// author's current ones. The fields from EditedAt on are the folded state of
+// a message, set only by Store.History and Store.ThreadMessages.
 type Message struct {
 	ID        MessageID `json:"id"`
 	Room      RoomID    `json:"room"`
@@ -87,6 +108,33 @@ type Message struct {
 	Author    Author    `json:"author"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
+	// Kind is what the event is; the store never returns "".
+	Kind Kind `json:"kind"`
+	// Target is the message an edit, delete, react or unreact acts on.
+	Target MessageID `json:"target,omitempty"`
+	// Thread is, for a reply, the root message of its thread.
+	Thread MessageID `json:"thread,omitempty"`
+	// Emoji is the reaction a react or unreact adds or takes back.
+	Emoji string `json:"emoji,omitempty"`
+	// Child is the room a KindRoom event links to.
+	Child RoomID `json:"child,omitempty"`
+	// Mentions are the users a message mentions by name (other than its
+	// author), in the order of their ids; MentionsRoom says it mentions
+	// @room. See MentionNames for the syntax.
+	Mentions     []UserID `json:"mentions,omitempty"`
+	MentionsRoom bool     `json:"mentions_room,omitempty"`
+
+	// EditedAt is when the message was last edited, nil if never.
+	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// Deleted marks a tombstone: the message was deleted and its Body is "".
+	Deleted bool `json:"deleted,omitempty"`
+	// Replies counts the replies of a thread's root, deleted ones too, and
+	// LastReplyAt is when the newest was posted (nil without replies).
+	Replies     int        `json:"replies,omitempty"`
+	LastReplyAt *time.Time `json:"last_reply_at,omitempty"`
+	// Reactions are the message's reactions, one per emoji, in the order
+	// in which each emoji was first added.
+	Reactions []Reaction `json:"reactions,omitempty"`
 }
 
 // Session is a signed-in browser or client. The token itself is never

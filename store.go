@@ -48,8 +48,11 @@ type Store interface {
 	// one transaction: guest's messages get user as their author, keeping
 	// their rooms and seqs (one whose client id user already has loses its
 	// client id; the others keep theirs, so a resend as user finds them);
-	// guest's room memberships move to user; guest's sessions end and are
-	// logged as revoked; and guest is disabled for good. Rooms guest created
+	// guest's room memberships move to user, and so do guest's reactions,
+	// mentions, read markers and followed threads (where user has the same
+	// already, user's own stays, and of two read markers the further one);
+	// guest's sessions end and are logged as revoked; and guest is disabled
+	// for good. Rooms guest created
 	// keep guest as their creator. It returns how many messages moved.
 	//
 	// guest must be a guest and user must not be (EINVALID, also for
@@ -114,6 +117,16 @@ type Store interface {
 
 	// CreateRoom stores a new room; its creator becomes its first member.
 	// A guest cannot create a room that forbids guests (EFORBIDDEN).
+	//
+	// With r.Parent set, the room is made inside the parent, which the
+	// creator must be able to post in (the same checks and codes as Post;
+	// a direct room cannot be a parent, EINVALID), and in the same
+	// transaction a KindRoom event is posted into the parent's stream:
+	// by the creator, with Child the new room and Body its name (empty for
+	// a private room, whose name only its members may see). The returned
+	// room's ParentSeq is that event's seq; the caller publishes it (read
+	// it with Messages) as it publishes what Post stores. The new room's
+	// visibility and membership follow its own settings, not the parent's.
 	CreateRoom(ctx context.Context, r NewRoom) (Room, error)
 	// Room returns the room as seen by viewer: ENOTFOUND if it does not exist
 	// or is private and viewer is not a member.
@@ -125,14 +138,34 @@ type Store interface {
 	// public room themselves; adding somebody else, or anybody to a private
 	// room, takes a member. Adding an existing member is not an error. A
 	// guest cannot become a member of a room that forbids guests
-	// (EFORBIDDEN), even by being added.
+	// (EFORBIDDEN), even by being added. A new member's read marker starts
+	// at the room's last seq. The members of a direct room are fixed
+	// (EFORBIDDEN).
 	AddMember(ctx context.Context, room RoomID, user, by UserID) error
 	// RemoveMember ends user's membership. Leaving a room one is not a member
-	// of is not an error, as long as the room is visible to user.
+	// of is not an error, as long as the room is visible to user. Nobody
+	// leaves a direct room (EFORBIDDEN).
 	RemoveMember(ctx context.Context, room RoomID, user UserID) error
+	// Members lists the members of room (their current names and avatars),
+	// in the order of their ids; none for an unknown room. Like Messages it
+	// does not check visibility.
+	Members(ctx context.Context, room RoomID) ([]Author, error)
+	// DirectRoom returns the direct room whose members are exactly the
+	// given users, making it if there is none: a private room of kind
+	// RoomDirect, open to guests, named by DirectRoomName with the
+	// members' names, with members[0] (the caller, whom the web layer puts
+	// first) as CreatedBy and all of them members.
+	// It is atomic: of any number of concurrent calls for one set of users,
+	// on any number of nodes, one makes the room and all return it.
+	// Duplicates in members count once; 2 to 9 users are needed
+	// (EINVALID), every one of them known (ENOTFOUND). The room is
+	// returned as members[0] sees it. A direct room has no moderator and
+	// cannot contain nested rooms.
+	DirectRoom(ctx context.Context, members []UserID) (Room, error)
 
-	// Post stores a batch of messages in one transaction and returns a result
-	// per post, in the same order. The transaction is durable (synced to
+	// Post stores a batch of events in one transaction and returns a result
+	// per post, in the same order. The rules for each kind of event are in
+	// chat.go; what follows holds for all of them. The transaction is durable (synced to
 	// stable storage) when Post returns. Each message gets the next sequence
 	// number of its room. A post whose (Author, ClientID) was stored before
 	// is not stored again: its result carries the earlier message with
@@ -140,18 +173,64 @@ type Store interface {
 	// affect the others: ENOTFOUND for an unknown room or author or a private
 	// room the author is not a member of, ECONFLICT for a client id used in
 	// another room, EFORBIDDEN for a disabled author or a guest in a room
-	// that forbids guests. A non-nil error means nothing in the batch was
+	// that forbids guests, then what Post.Validate and the rules of the
+	// post's kind refuse. The message returned for a new post carries its
+	// Mentions. A non-nil error means nothing in the batch was
 	// stored, with one exception a networked store cannot rule out: a commit
 	// whose answer was lost with the connection. Posts are resent with the
 	// same client ids, so a resend finds such a message instead of storing
 	// it twice.
 	Post(ctx context.Context, posts []Post) ([]PostResult, error)
-	// Messages returns a page of a room's messages in ascending seq order.
-	// It does not check visibility: callers check Room first.
+	// Messages returns a page of a room's stream, every kind of event, in
+	// ascending seq order: what a client that resumes after p.After missed.
+	// Events carry their event fields (see Message), with the Body as
+	// stored now: an edit replaces the body of its target, a deletion
+	// empties the body of its target and of the target's edit events; the
+	// events that did so follow in the stream. It does not check
+	// visibility: callers check Room first.
 	Messages(ctx context.Context, room RoomID, p Page) ([]Message, error)
+	// History returns a page of a room's top-level messages (KindMessage
+	// without Thread, and KindRoom links) in ascending seq order, each with
+	// its current state folded in: body, EditedAt, Deleted (tombstones are
+	// kept, with an empty body), Replies, LastReplyAt and Reactions, whose
+	// Mine is for viewer. p pages by seq as for Messages, and Limit counts
+	// messages, not seqs. It does not check visibility.
+	History(ctx context.Context, room RoomID, viewer UserID, p Page) ([]Message, error)
+	// ThreadMessages returns a page of the replies to root in room, folded
+	// as History folds them, in ascending seq order; none if root is not a
+	// message of room. It does not check visibility.
+	ThreadMessages(ctx context.Context, room RoomID, root MessageID, viewer UserID, p Page) ([]Message, error)
 	// LastSeq returns the sequence number of the room's newest message (0 for
 	// an empty room), or ENOTFOUND.
 	LastSeq(ctx context.Context, room RoomID) (int64, error)
+
+	// MarkRead advances user's read marker in room to seq and returns the
+	// marker as now stored. It never moves back: a seq below the marker
+	// leaves it, and one beyond the room's last seq counts as the last seq.
+	// An unknown room or user is ENOTFOUND, a negative seq EINVALID. It does
+	// not check visibility.
+	MarkRead(ctx context.Context, user UserID, room RoomID, seq int64) (int64, error)
+	// Unread returns, for every room user is a member of, in the order of
+	// the rooms' ids, the read marker and the unread and mention counts
+	// (see UnreadCount). The counts are exact for the moment of the call,
+	// on any node, however many posts and MarkReads run at once.
+	Unread(ctx context.Context, user UserID) ([]UnreadCount, error)
+	// FollowThread makes user follow the thread of root in room, or stop
+	// following it. Following starts the thread's read marker at the room's
+	// last seq if the user had none. An explicit choice holds: a user who
+	// unfollowed is not made to follow again by replying. root must be a
+	// top-level message of room (ENOTFOUND); an unknown user is ENOTFOUND.
+	// It does not check visibility.
+	FollowThread(ctx context.Context, user UserID, room RoomID, root MessageID, follow bool) error
+	// MarkThreadRead advances user's read marker in the thread of root as
+	// MarkRead does in a room (seqs are the room's). Only threads the user
+	// follows or once followed have a marker; for the others it does
+	// nothing.
+	MarkThreadRead(ctx context.Context, user UserID, room RoomID, root MessageID, seq int64) error
+	// UnreadThreads returns the threads user follows that have unread
+	// replies (see UnreadThread), in rooms user may see, ordered by room
+	// and root.
+	UnreadThreads(ctx context.Context, user UserID) ([]UnreadThread, error)
 
 	// Close releases the store's resources; in-flight calls may fail.
 	Close() error
@@ -166,14 +245,22 @@ type NewRoom struct {
 	// open to them, as rooms were before guests could be kept out.
 	NoGuests bool
 	Creator  UserID
+	// Parent, if not 0, is the room to create the room inside (see
+	// Store.CreateRoom).
+	Parent RoomID
 }
 
-// Post is one message to be stored.
+// Post is one event to be stored: a message unless Kind says otherwise.
+// Which fields each kind takes is in chat.go (and Post.Validate).
 type Post struct {
 	Room     RoomID
 	Author   UserID
 	ClientID string
 	Body     string
+	Kind     Kind      // "" for KindMessage; KindRoom cannot be posted
+	Target   MessageID // edit, delete, react, unreact: the message acted on
+	Thread   MessageID // a reply: the thread's root
+	Emoji    string    // react, unreact
 }
 
 // PostResult is the outcome of one Post in a batch.

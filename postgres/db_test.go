@@ -98,6 +98,40 @@ func TestPostRoundTrips(t *testing.T) {
 			t.Errorf("Post of %d posts took %d round trips, want 1", size+1, got)
 		}
 	}
+
+	// Events that act on one message cut a batch into segments, which
+	// add statements to the pipeline, not round trips.
+	target, err := db.Post(ctx, []hanashi.Post{{Room: rooms[1], Author: u.ID, ClientID: "target", Body: "x"}})
+	if err != nil || target[0].Err != nil {
+		t.Fatal(err, target)
+	}
+	m := target[0].Message.ID
+	// The first one prepares postEvents on the connection.
+	if _, err := db.Post(ctx, []hanashi.Post{{Room: rooms[1], Author: u.ID, Kind: hanashi.KindReact, Target: m, Emoji: "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 16, 128} {
+		var batch []hanashi.Post
+		for i := range size {
+			batch = append(batch,
+				hanashi.Post{Room: rooms[1], Author: u.ID, ClientID: fmt.Sprint("react ", size, i), Kind: hanashi.KindReact, Target: m, Emoji: "x"},
+				hanashi.Post{Room: rooms[1], Author: u.ID, ClientID: fmt.Sprint("unreact ", size, i), Kind: hanashi.KindUnreact, Target: m, Emoji: "x"},
+				hanashi.Post{Room: rooms[1], Author: u.ID, ClientID: fmt.Sprint("reply ", size, i), Thread: m, Body: "@alice @room"})
+		}
+		before := trips.Load()
+		results, err := db.Post(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range results {
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+		if got := trips.Load() - before; got != 1 {
+			t.Errorf("Post of %d events in %d segments took %d round trips, want 1", len(batch), len(segments(batch)), got)
+		}
+	}
 }
 
 // TestSessionSettings checks that every connection runs with the isolation

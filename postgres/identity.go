@@ -172,6 +172,7 @@ func (db *DB) ClaimGuest(ctx context.Context, guest, user hanashi.UserID) (int, 
 			SELECT room_id, $2 FROM members WHERE user_id = $1
 			ON CONFLICT DO NOTHING`, id(guest), id(user))
 		b.Queue(`DELETE FROM members WHERE user_id = $1`, id(guest))
+		queueClaimChat(b, id(guest), id(user))
 		b.Queue(`UPDATE users SET disabled = true, claimed_by = $2 WHERE id = $1`, id(guest), id(user))
 		db.queueRevoke(b, byUser, id(guest))
 		return tx.SendBatch(ctx, b).Close()
@@ -293,4 +294,28 @@ func clamp(t time.Time) time.Time {
 		return time.Date(1679, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	return time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC)
+}
+
+// queueClaimChat queues, inside ClaimGuest, the statements that hand
+// guest's reactions, mentions, read markers and thread follows to user.
+// Where user has the same already (a reaction with the same emoji, a marker
+// in the same room), user's own wins, except that the further read marker
+// is kept; a mention of user in what is now user's own message goes, as a
+// user never mentions themselves. The same as the SQLite store does.
+func queueClaimChat(b *pgx.Batch, guest, user string) {
+	b.Queue(`UPDATE reactions x SET user_id = $2 WHERE x.user_id = $1 AND NOT EXISTS (
+		SELECT 1 FROM reactions y WHERE y.message_id = x.message_id AND y.emoji = x.emoji AND y.user_id = $2)`, guest, user)
+	b.Queue(`DELETE FROM reactions WHERE user_id = $1`, guest)
+	b.Queue(`UPDATE message_mentions x SET user_id = $2 WHERE x.user_id = $1 AND NOT EXISTS (
+		SELECT 1 FROM message_mentions y WHERE y.room_id = x.room_id AND y.seq = x.seq AND y.user_id = $2)`, guest, user)
+	b.Queue(`DELETE FROM message_mentions WHERE user_id = $1`, guest)
+	b.Queue(`DELETE FROM message_mentions x WHERE x.user_id = $1 AND EXISTS (
+		SELECT 1 FROM messages m WHERE m.room_id = x.room_id AND m.seq = x.seq AND m.author_id = $1)`, user)
+	b.Queue(`INSERT INTO read_markers (user_id, room_id, seq) SELECT $2::text, room_id, seq FROM read_markers WHERE user_id = $1
+		ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)`, guest, user)
+	b.Queue(`DELETE FROM read_markers WHERE user_id = $1`, guest)
+	b.Queue(`INSERT INTO thread_follows (user_id, root_id, room_id, following, read_seq)
+		SELECT $2::text, root_id, room_id, following, read_seq FROM thread_follows WHERE user_id = $1
+		ON CONFLICT (user_id, root_id) DO NOTHING`, guest, user)
+	b.Queue(`DELETE FROM thread_follows WHERE user_id = $1`, guest)
 }

@@ -12,9 +12,12 @@
 // rest: a claim of a guest's messages locks the guest's row, which Post's
 // lock on its authors waits for (see ClaimGuest); first sign-ins with one
 // verified address queue on an advisory lock on the address (see SignIn);
-// and every deletion of sessions takes one advisory lock before it logs
-// them as revoked, so that the log's ids become visible in order (see
-// revokeLock).
+// calls for the direct room of one set of users queue on an advisory lock
+// on the set (see DirectRoom); a room made inside another locks the parent
+// as Post does, to post the link to it; read markers only ever move forward
+// in an upsert that keeps the greater seq (see MarkRead); and every
+// deletion of sessions takes one advisory lock before it logs them as
+// revoked, so that the log's ids become visible in order (see revokeLock).
 //
 // Each connection runs with READ COMMITTED as its default isolation, the
 // level Post is written for: a statement that follows the lock must see
@@ -98,7 +101,7 @@ func configure(cfg *pgx.ConnConfig) {
 	// pgx prepares every statement once per connection. Planning Post's
 	// statement afresh for each batch (a custom plan) costs as much as
 	// running it for a batch of a few posts; the generic plan is as good,
-	// because the statement fixes its own shape (see postBatch), and every
+	// because the statement fixes its own shape (see postEvents), and every
 	// other query is a lookup by key.
 	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 }

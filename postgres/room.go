@@ -30,7 +30,11 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 		GuestsAllowed: !nr.NoGuests,
 		CreatedBy:     nr.Creator,
 		CreatedAt:     db.now(),
+		Parent:        nr.Parent,
 		Member:        true,
+	}
+	if nr.Parent != 0 {
+		return db.createNested(ctx, r)
 	}
 	// One statement, so one round trip and one implicit transaction. The
 	// room is inserted only if its creator may create it, so a refused room
@@ -47,6 +51,8 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 			RETURNING id, created_by
 		), m AS (
 			INSERT INTO members (room_id, user_id) SELECT id, created_by FROM r
+		), k AS (
+			INSERT INTO read_markers (user_id, room_id, seq) SELECT created_by, id, 0 FROM r
 		)
 		SELECT EXISTS (SELECT 1 FROM u), (SELECT id FROM r)`,
 		r.Name, r.Private, id(r.CreatedBy), r.CreatedAt, r.GuestsAllowed).Scan(&found, &roomID)
@@ -65,6 +71,71 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	return r, nil
 }
 
+// createNested makes the room r inside r.Parent and posts the link to it
+// into the parent's stream, in one transaction. The parent's row is locked
+// first, as Post locks it, so the link takes the parent's next seq and
+// becomes visible in seq order; the creator's row is locked as Post locks
+// its authors (see lockAuthors). The refusals are those of the SQLite
+// store, in the same order.
+func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var private, guestsAllowed, direct, member bool
+		err := tx.QueryRow(ctx, `
+			SELECT r.private, r.guests_allowed, r.kind = 'direct',
+				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2)
+			FROM rooms r WHERE r.id = $1 FOR NO KEY UPDATE`,
+			r.Parent, id(r.CreatedBy)).Scan(&private, &guestsAllowed, &direct, &member)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && private && !member {
+			return errRoomNotFound()
+		} else if err != nil {
+			return err
+		}
+		var guest, disabled bool
+		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&guest, &disabled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errUserNotFound()
+		case err != nil:
+			return err
+		case disabled:
+			return errDisabled()
+		case guest && !guestsAllowed:
+			return errNoGuests()
+		case direct:
+			return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
+		case guest && !r.GuestsAllowed:
+			return errNoGuests()
+		}
+		body := r.Name
+		if r.Private {
+			body = "" // only the members of a private room see its name
+		}
+		return tx.QueryRow(ctx, `
+			WITH child AS (
+				INSERT INTO rooms (name, private, guests_allowed, created_by, created_at, parent_id, parent_seq)
+				SELECT $1::text, $2::boolean, $3::boolean, $4::text, $5::timestamptz, $6::bigint, last_seq + 1
+				FROM rooms WHERE id = $6::bigint
+				RETURNING id, parent_seq
+			), m AS (
+				INSERT INTO members (room_id, user_id) SELECT id, $4::text FROM child
+			), k AS (
+				INSERT INTO read_markers (user_id, room_id, seq) SELECT $4::text, id, 0 FROM child
+			), link AS (
+				INSERT INTO messages (id, room_id, seq, author_id, body, created_at, kind, child_id)
+				SELECT $7::text, $6::bigint, parent_seq, $4::text, $8::text, $5::timestamptz, 'room', id FROM child
+			), advanced AS (
+				UPDATE rooms SET last_seq = child.parent_seq FROM child WHERE rooms.id = $6::bigint
+			)
+			SELECT id, parent_seq FROM child`,
+			r.Name, r.Private, r.GuestsAllowed, id(r.CreatedBy), r.CreatedAt, r.Parent,
+			hanashi.NewSortableID(r.CreatedAt), body).Scan(&r.ID, &r.ParentSeq)
+	})
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("postgres: create room: %w", err)
+	}
+	return r, nil
+}
+
 // errNoGuests is the error for a guest in a room that forbids guests.
 func errNoGuests() error {
 	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
@@ -72,13 +143,15 @@ func errNoGuests() error {
 
 // roomColumns are the columns scanRoom reads; the viewer is parameter $1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
-	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1)`
+	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1),
+	r.kind, coalesce(r.parent_id, 0), r.parent_seq`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created time.Time
-	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member,
+		&r.Kind, &r.Parent, &r.ParentSeq); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = created.UTC()
@@ -137,10 +210,11 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 	// One statement reads what the decision needs and inserts the member
 	// when the rule below allows it; the Go code then names the refusal.
 	// Both see the same snapshot.
-	var private, guestsAllowed, member, userFound, userGuest bool
+	// A new member's read marker starts at the room's last seq.
+	var private, guestsAllowed, member, userFound, userGuest, direct bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
-			SELECT r.private, r.guests_allowed,
+			SELECT r.private, r.guests_allowed, r.kind = 'direct' AS direct, r.last_seq,
 				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $3) AS member,
 				EXISTS (SELECT 1 FROM users u WHERE u.id = $2) AS user_found,
 				coalesce((SELECT u.guest FROM users u WHERE u.id = $2), false) AS user_guest
@@ -148,16 +222,23 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 		), ins AS (
 			INSERT INTO members (room_id, user_id)
 			SELECT $1::bigint, $2::text FROM c
-			WHERE c.user_found AND (c.guests_allowed OR NOT c.user_guest)
+			WHERE c.user_found AND (c.guests_allowed OR NOT c.user_guest) AND NOT c.direct
 				AND (c.member OR (NOT c.private AND $4::boolean))
 			ON CONFLICT DO NOTHING
+			RETURNING room_id, user_id
+		), mark AS (
+			INSERT INTO read_markers (user_id, room_id, seq)
+			SELECT ins.user_id, ins.room_id, c.last_seq FROM ins, c
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)
 		)
-		SELECT private, guests_allowed, member, user_found, user_guest FROM c`,
-		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest)
+		SELECT private, guests_allowed, member, user_found, user_guest, direct FROM c`,
+		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest, &direct)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
 		err = errRoomNotFound()
 	case err != nil:
+	case direct:
+		err = errDirectFixed()
 	case user != by && !member:
 		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 	case !userFound:
@@ -176,20 +257,22 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
 	// Deleting is harmless when the room is not visible to user: user is
 	// then not a member, so there is nothing to delete.
-	var private, member bool
+	var private, member, direct bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
-			SELECT r.private,
+			SELECT r.private, r.kind = 'direct' AS direct,
 				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2) AS member
 			FROM rooms r WHERE r.id = $1
 		), del AS (
-			DELETE FROM members WHERE room_id = $1 AND user_id = $2
+			DELETE FROM members WHERE room_id = $1 AND user_id = $2 AND NOT (SELECT direct FROM c)
 		)
-		SELECT private, member FROM c`,
-		room, id(user)).Scan(&private, &member)
+		SELECT private, member, direct FROM c`,
+		room, id(user)).Scan(&private, &member, &direct)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
 		err = errRoomNotFound()
+	case err == nil && direct:
+		err = errDirectFixed()
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: remove member: %w", err)

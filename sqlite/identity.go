@@ -137,6 +137,9 @@ func (db *DB) ClaimGuest(ctx context.Context, guest, user hanashi.UserID) (int, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE user_id = ?`, guest); err != nil {
 			return err
 		}
+		if err := claimChat(ctx, tx, guest, user); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, claimed_by = ? WHERE id = ?`, user, guest); err != nil {
 			return err
 		}
@@ -265,4 +268,33 @@ func clampNanos(t time.Time) int64 {
 		return math.MinInt64
 	}
 	return math.MaxInt64
+}
+
+// claimChat hands guest's reactions, mentions, read markers and thread
+// follows to user, inside ClaimGuest. Where user has the same already (a
+// reaction with the same emoji, a marker in the same room), user's own wins,
+// except that the further read marker is kept; a mention of user in what is
+// now user's own message goes, as a user never mentions themselves.
+func claimChat(ctx context.Context, tx *sql.Tx, guest, user hanashi.UserID) error {
+	for _, q := range []string{
+		`UPDATE OR IGNORE reactions SET user_id = ?2 WHERE user_id = ?1`,
+		`DELETE FROM reactions WHERE user_id = ?1`,
+		`UPDATE OR IGNORE message_mentions SET user_id = ?2 WHERE user_id = ?1`,
+		`DELETE FROM message_mentions WHERE user_id = ?1`,
+		`DELETE FROM message_mentions WHERE user_id = ?2 AND EXISTS (
+			SELECT 1 FROM messages m WHERE m.room_id = message_mentions.room_id AND m.seq = message_mentions.seq
+			AND m.author_id = ?2)`,
+		`INSERT INTO read_markers (user_id, room_id, seq) SELECT ?2, room_id, seq FROM read_markers WHERE user_id = ?1
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = max(seq, excluded.seq)`,
+		`DELETE FROM read_markers WHERE user_id = ?1`,
+		`INSERT INTO thread_follows (user_id, root_id, room_id, following, read_seq)
+			SELECT ?2, root_id, room_id, following, read_seq FROM thread_follows WHERE user_id = ?1
+			ON CONFLICT (user_id, root_id) DO NOTHING`,
+		`DELETE FROM thread_follows WHERE user_id = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, guest, user); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,19 +3,24 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
 )
 
-// Post stores a batch of messages in one write transaction, so the whole
+// Post stores a batch of events in one write transaction, so the whole
 // batch costs one fsync: the caller gathers concurrent sends into a batch and
-// this is where that pays off. See hanashi.Store for what each result means.
+// this is where that pays off. See hanashi.Store for what each result means,
+// and chat.go at the root for the rules of each kind of event.
 //
-// Every message of the batch is stamped with the same CreatedAt: they commit
+// The posts are stored one after the other, each seeing what the ones
+// before it changed; that is the behaviour the PostgreSQL store reproduces.
+// Every event of the batch is stamped with the same CreatedAt: they commit
 // together.
 func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostResult, error) {
 	results := make([]hanashi.PostResult, len(posts))
@@ -30,8 +35,7 @@ func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostRes
 		// database/sql still rolls the transaction back once ctx ends, so the
 		// batch stops at its next statement anyway.
 		ctx := context.WithoutCancel(ctx)
-		// The statements of b are closed with tx.
-		b := newBatch(ctx, tx, db.postQueries)
+		b := newBatch(tx, db.postQueries)
 		for i, p := range posts {
 			var err error
 			if results[i], err = b.post(ctx, p, now); err != nil {
@@ -47,9 +51,10 @@ func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostRes
 }
 
 // postQueries are the statements of Post. Open prepares them once on the
-// writer connection, and each batch borrows them with Tx.StmtContext: that
-// reuses the prepared statement rather than preparing six statements per
-// transaction, which would cost a batch of one about as much as its insert.
+// writer connection, and each batch borrows those it uses with
+// Tx.StmtContext: that reuses the prepared statement rather than preparing
+// it again in every transaction, which would cost a batch of one about as
+// much as its insert.
 type postQueries struct {
 	findMessage *sql.Stmt
 	insert      *sql.Stmt
@@ -57,6 +62,21 @@ type postQueries struct {
 	findAuthor  *sql.Stmt
 	findMember  *sql.Stmt
 	updateSeq   *sql.Stmt
+
+	findTarget     *sql.Stmt
+	findReaction   *sql.Stmt
+	findNamed      *sql.Stmt
+	insertMention  *sql.Stmt
+	reply          *sql.Stmt
+	followReplier  *sql.Stmt
+	followRoot     *sql.Stmt
+	edit           *sql.Stmt
+	tombstone      *sql.Stmt
+	wipeEdits      *sql.Stmt
+	dropReactions  *sql.Stmt
+	dropMentions   *sql.Stmt
+	addReaction    *sql.Stmt
+	removeReaction *sql.Stmt
 }
 
 func preparePost(ctx context.Context, db *sql.DB) (*postQueries, error) {
@@ -65,13 +85,37 @@ func preparePost(ctx context.Context, db *sql.DB) (*postQueries, error) {
 		s     **sql.Stmt
 		query string
 	}{
-		{&q.findMessage, `SELECT id, room_id, seq, body, created_at FROM messages WHERE author_id = ? AND client_id = ?`},
-		{&q.insert, `INSERT INTO messages (id, room_id, seq, author_id, client_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		{&q.findMessage, `SELECT ` + eventColumns + ` FROM messages m JOIN users u ON u.id = m.author_id
+			WHERE m.author_id = ? AND m.client_id = ?`},
+		{&q.insert, `INSERT INTO messages (id, room_id, seq, author_id, client_id, body, created_at,
+				kind, target_id, thread_id, emoji, mentions_room, has_mentions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (author_id, client_id) DO NOTHING`},
-		{&q.findRoom, `SELECT private, guests_allowed, last_seq FROM rooms WHERE id = ?`},
+		{&q.findRoom, `SELECT private, guests_allowed, last_seq, created_by, kind = 'direct' FROM rooms WHERE id = ?`},
 		{&q.findAuthor, `SELECT name, avatar_url, guest, disabled FROM users WHERE id = ?`},
 		{&q.findMember, `SELECT EXISTS (SELECT 1 FROM members WHERE room_id = ? AND user_id = ?)`},
 		{&q.updateSeq, `UPDATE rooms SET last_seq = ? WHERE id = ?`},
+
+		{&q.findTarget, `SELECT room_id, seq, author_id, kind, coalesce(thread_id, ''), deleted FROM messages WHERE id = ?`},
+		{&q.findReaction, `SELECT EXISTS (SELECT 1 FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?)`},
+		// Users by name first, then membership: a room may have far more
+		// members than there are users with a name.
+		{&q.findNamed, `SELECT lower(u.name), u.id FROM users u INDEXED BY users_name_key
+			WHERE lower(u.name) IN (SELECT value FROM json_each(?2))
+			AND EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = ?1 AND mb.user_id = u.id)`},
+		{&q.insertMention, `INSERT INTO message_mentions (room_id, seq, user_id) VALUES (?, ?, ?)`},
+		{&q.reply, `UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ? WHERE id = ?`},
+		{&q.followReplier, `INSERT INTO thread_follows (user_id, root_id, room_id, following, read_seq) VALUES (?, ?, ?, 1, ?)
+			ON CONFLICT (user_id, root_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)`},
+		{&q.followRoot, `INSERT INTO thread_follows (user_id, root_id, room_id, following, read_seq) VALUES (?, ?, ?, 1, 0)
+			ON CONFLICT (user_id, root_id) DO NOTHING`},
+		{&q.edit, `UPDATE messages SET body = ?, edited_at = ? WHERE id = ?`},
+		{&q.tombstone, `UPDATE messages SET body = '', deleted = 1, mentions_room = 0, has_mentions = 0 WHERE id = ?`},
+		{&q.wipeEdits, `UPDATE messages SET body = '' WHERE target_id = ? AND kind = 'edit'`},
+		{&q.dropReactions, `DELETE FROM reactions WHERE message_id = ?`},
+		{&q.dropMentions, `DELETE FROM message_mentions WHERE room_id = ? AND seq = ?`},
+		{&q.addReaction, `INSERT INTO reactions (message_id, emoji, user_id, seq) VALUES (?, ?, ?, ?)`},
+		{&q.removeReaction, `DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?`},
 	} {
 		s, err := db.PrepareContext(ctx, st.query)
 		if err != nil {
@@ -84,7 +128,11 @@ func preparePost(ctx context.Context, db *sql.DB) (*postQueries, error) {
 }
 
 func (q *postQueries) all() []*sql.Stmt {
-	return []*sql.Stmt{q.findMessage, q.insert, q.findRoom, q.findAuthor, q.findMember, q.updateSeq}
+	return []*sql.Stmt{
+		q.findMessage, q.insert, q.findRoom, q.findAuthor, q.findMember, q.updateSeq,
+		q.findTarget, q.findReaction, q.findNamed, q.insertMention, q.reply, q.followReplier, q.followRoot,
+		q.edit, q.tombstone, q.wipeEdits, q.dropReactions, q.dropMentions, q.addReaction, q.removeReaction,
+	}
 }
 
 func (q *postQueries) close() error {
@@ -99,10 +147,14 @@ func (q *postQueries) close() error {
 
 // batch is the state of one Post transaction. It caches what it has read of
 // rooms, authors and memberships: the transaction holds the write lock, so
-// none of it can change before commit, and a batch of a hundred posts into a
-// few rooms needs only a few of those reads.
+// none of it can change before commit except through the batch itself, and
+// a batch of a hundred posts into a few rooms needs only a few of those
+// reads. Messages acted on are read afresh every time, since earlier posts
+// of the batch may have changed them.
 type batch struct {
-	postQueries // bound to the transaction
+	tx    *sql.Tx
+	q     *postQueries
+	stmts map[*sql.Stmt]*sql.Stmt // the statements of q bound to tx
 
 	rooms   map[hanashi.RoomID]*batchRoom
 	authors map[hanashi.UserID]*batchAuthor // nil value: no such user
@@ -116,12 +168,14 @@ type batchAuthor struct {
 }
 
 // batchRoom is a room as the batch sees it. lastSeq is the room's counter,
-// advanced in memory for each message and written back once by finish: one
-// UPDATE per room instead of one per message.
+// advanced in memory for each event and written back once by finish: one
+// UPDATE per room instead of one per event.
 type batchRoom struct {
 	exists        bool
 	private       bool
 	guestsAllowed bool
+	direct        bool
+	createdBy     hanashi.UserID
 	lastSeq       int64
 	dirty         bool
 }
@@ -131,34 +185,68 @@ type memberKey struct {
 	user hanashi.UserID
 }
 
-func newBatch(ctx context.Context, tx *sql.Tx, q *postQueries) *batch {
+// target is a message that a post acts on or replies to.
+type target struct {
+	room    hanashi.RoomID
+	seq     int64
+	author  hanashi.UserID
+	kind    hanashi.Kind
+	thread  hanashi.MessageID
+	deleted bool
+}
+
+func newBatch(tx *sql.Tx, q *postQueries) *batch {
 	return &batch{
-		postQueries: postQueries{
-			findMessage: tx.StmtContext(ctx, q.findMessage),
-			insert:      tx.StmtContext(ctx, q.insert),
-			findRoom:    tx.StmtContext(ctx, q.findRoom),
-			findAuthor:  tx.StmtContext(ctx, q.findAuthor),
-			findMember:  tx.StmtContext(ctx, q.findMember),
-			updateSeq:   tx.StmtContext(ctx, q.updateSeq),
-		},
+		tx:      tx,
+		q:       q,
+		stmts:   make(map[*sql.Stmt]*sql.Stmt),
 		rooms:   make(map[hanashi.RoomID]*batchRoom),
 		authors: make(map[hanashi.UserID]*batchAuthor),
 		members: make(map[memberKey]bool),
 	}
 }
 
-// post stores one post, or finds the message an earlier post with the same
+// stmt returns s bound to the batch's transaction; statements are closed
+// with it.
+func (b *batch) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt {
+	if t, ok := b.stmts[s]; ok {
+		return t
+	}
+	t := b.tx.StmtContext(ctx, s)
+	b.stmts[s] = t
+	return t
+}
+
+func (b *batch) exec(ctx context.Context, s *sql.Stmt, args ...any) error {
+	_, err := b.stmt(ctx, s).ExecContext(ctx, args...)
+	return err
+}
+
+// post stores one post, or finds the event an earlier post with the same
 // client id stored. A refusal is reported in the result; the error is only for
 // failures that abort the whole batch.
 //
-// The common case, a new message, costs one INSERT: the earlier message is
+// The common case, a new message, costs one INSERT: the earlier event is
 // looked for only when the insert hits UNIQUE (author_id, client_id) or the
-// post is refused (a retry of a send that succeeded must get its message
-// back even if the author has since left the room).
+// post is refused (a retry of a send that succeeded must get its event
+// back even if the author has since left the room, or its reaction is now
+// there).
 func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanashi.PostResult, error) {
+	if p.Kind == "" {
+		p.Kind = hanashi.KindMessage
+	}
 	refusal, err := b.check(ctx, p)
 	if err != nil {
 		return hanashi.PostResult{}, err
+	}
+	if refusal == nil {
+		refusal = p.Validate()
+	}
+	var t target
+	if refusal == nil {
+		if t, refusal, err = b.checkKind(ctx, p); err != nil {
+			return hanashi.PostResult{}, err
+		}
 	}
 	if refusal != nil {
 		return b.retry(ctx, p, refusal)
@@ -172,8 +260,19 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 		Author:    b.authors[p.Author].Author,
 		Body:      p.Body,
 		CreatedAt: now,
+		Kind:      p.Kind,
+		Target:    p.Target,
+		Thread:    p.Thread,
+		Emoji:     p.Emoji,
 	}
-	res, err := b.insert.ExecContext(ctx, m.ID, m.Room, m.Seq, m.Author.ID, nullString(m.ClientID), m.Body, toNanos(m.CreatedAt))
+	if m.Kind == hanashi.KindMessage {
+		if m.Mentions, m.MentionsRoom, err = b.mentions(ctx, p); err != nil {
+			return hanashi.PostResult{}, err
+		}
+	}
+	res, err := b.stmt(ctx, b.q.insert).ExecContext(ctx, m.ID, m.Room, m.Seq, m.Author.ID, nullString(m.ClientID), m.Body,
+		toNanos(m.CreatedAt), m.Kind, nullString(string(m.Target)), nullString(string(m.Thread)), m.Emoji,
+		m.MentionsRoom, len(m.Mentions) > 0)
 	if err != nil {
 		return hanashi.PostResult{}, fmt.Errorf("insert message: %w", err)
 	}
@@ -184,11 +283,15 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 	}
 	room.lastSeq = m.Seq
 	room.dirty = true
+	if err := b.apply(ctx, m, t); err != nil {
+		return hanashi.PostResult{}, err
+	}
 	return hanashi.PostResult{Message: m, Created: true}, nil
 }
 
-// check returns why p would be refused as a new message, or nil. It leaves
-// the room and the author of an accepted post in the batch's caches.
+// check returns why p would be refused as a new event by its room or its
+// author, or nil. It leaves the room and the author of an accepted post in
+// the batch's caches.
 func (b *batch) check(ctx context.Context, p hanashi.Post) (refusal error, err error) {
 	room, err := b.room(ctx, p.Room)
 	if err != nil || !room.exists {
@@ -211,8 +314,180 @@ func (b *batch) check(ctx context.Context, p hanashi.Post) (refusal error, err e
 	return nil, nil
 }
 
-// retry returns the result of a post that was not stored as a new message:
-// the earlier message with its client id, ECONFLICT if that is in another
+// checkKind applies the rules of p's kind (see chat.go at the root) to the
+// message p acts on or replies to, which it returns.
+func (b *batch) checkKind(ctx context.Context, p hanashi.Post) (target, error, error) {
+	ref := p.Target
+	if p.Kind == hanashi.KindMessage {
+		if p.Thread == "" {
+			return target{}, nil, nil
+		}
+		ref = p.Thread
+	}
+	t, found, err := b.target(ctx, ref)
+	if err != nil {
+		return target{}, nil, err
+	}
+	if !found || t.room != p.Room {
+		return t, errMessageNotFound(), nil
+	}
+	switch p.Kind {
+	case hanashi.KindMessage:
+		switch {
+		case t.kind != hanashi.KindMessage || t.thread != "":
+			return t, errNotRoot(), nil
+		case t.deleted:
+			return t, errDeleted(), nil
+		}
+	case hanashi.KindEdit:
+		switch {
+		case t.kind != hanashi.KindMessage:
+			return t, errNotEditable(), nil
+		case t.author != p.Author:
+			return t, errNotAuthor(), nil
+		case t.deleted:
+			return t, errDeleted(), nil
+		}
+	case hanashi.KindDelete:
+		room := b.rooms[p.Room]
+		switch {
+		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
+			return t, errNotDeletable(), nil
+		case t.author != p.Author && (room.direct || room.createdBy != p.Author):
+			return t, errNotModerator(), nil
+		case t.deleted:
+			return t, errAlreadyDeleted(), nil
+		}
+	case hanashi.KindReact, hanashi.KindUnreact:
+		switch {
+		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
+			return t, errNoReactions(), nil
+		case t.deleted:
+			return t, errDeleted(), nil
+		}
+		var has bool
+		if err := b.stmt(ctx, b.q.findReaction).QueryRowContext(ctx, p.Target, p.Emoji, p.Author).Scan(&has); err != nil {
+			return t, nil, fmt.Errorf("find reaction: %w", err)
+		}
+		if has && p.Kind == hanashi.KindReact {
+			return t, errReacted(), nil
+		} else if !has && p.Kind == hanashi.KindUnreact {
+			return t, errNotReacted(), nil
+		}
+	}
+	return t, nil, nil
+}
+
+// target reads the message id as it is now.
+func (b *batch) target(ctx context.Context, id hanashi.MessageID) (target, bool, error) {
+	var t target
+	err := b.stmt(ctx, b.q.findTarget).QueryRowContext(ctx, id).Scan(&t.room, &t.seq, &t.author, &t.kind, &t.thread, &t.deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return target{}, false, nil
+	} else if err != nil {
+		return target{}, false, fmt.Errorf("find target: %w", err)
+	}
+	return t, true, nil
+}
+
+// mentions resolves the mentions of a message p (see hanashi.MentionNames)
+// against the members of its room.
+func (b *batch) mentions(ctx context.Context, p hanashi.Post) ([]hanashi.UserID, bool, error) {
+	names, room := hanashi.MentionNames(p.Body)
+	if len(names) == 0 {
+		return nil, room, nil
+	}
+	var keys []string
+	for _, ks := range names {
+		keys = append(keys, ks...)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	arg, err := json.Marshal(keys)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := b.stmt(ctx, b.q.findNamed).QueryContext(ctx, p.Room, string(arg))
+	if err != nil {
+		return nil, false, fmt.Errorf("find mentioned: %w", err)
+	}
+	defer rows.Close()
+	named := map[string][]hanashi.UserID{}
+	for rows.Next() {
+		var key string
+		var id hanashi.UserID
+		if err := rows.Scan(&key, &id); err != nil {
+			return nil, false, fmt.Errorf("find mentioned: %w", err)
+		}
+		named[key] = append(named[key], id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("find mentioned: %w", err)
+	}
+	var users []hanashi.UserID
+	for _, ks := range names {
+		// The longest name that fits wins.
+		for i := len(ks) - 1; i >= 0; i-- {
+			if ids, ok := named[ks[i]]; ok {
+				users = append(users, ids...)
+				break
+			}
+		}
+	}
+	users = slices.DeleteFunc(users, func(u hanashi.UserID) bool { return u == p.Author })
+	if len(users) == 0 {
+		return nil, room, nil
+	}
+	slices.Sort(users)
+	return slices.Compact(users), room, nil
+}
+
+// apply makes the changes a new event m stands for, beside storing it: t is
+// the message it acts on or replies to.
+func (b *batch) apply(ctx context.Context, m hanashi.Message, t target) error {
+	var err error
+	switch m.Kind {
+	case hanashi.KindMessage:
+		for _, u := range m.Mentions {
+			if err = b.exec(ctx, b.q.insertMention, m.Room, m.Seq, u); err != nil {
+				break
+			}
+		}
+		if err == nil && m.Thread != "" {
+			err = b.exec(ctx, b.q.reply, toNanos(m.CreatedAt), m.Thread)
+			if err == nil {
+				err = b.exec(ctx, b.q.followReplier, m.Author.ID, m.Thread, m.Room, m.Seq)
+			}
+			if err == nil && t.author != m.Author.ID {
+				err = b.exec(ctx, b.q.followRoot, t.author, m.Thread, m.Room)
+			}
+		}
+	case hanashi.KindEdit:
+		err = b.exec(ctx, b.q.edit, m.Body, toNanos(m.CreatedAt), m.Target)
+	case hanashi.KindDelete:
+		err = b.exec(ctx, b.q.tombstone, m.Target)
+		if err == nil {
+			err = b.exec(ctx, b.q.wipeEdits, m.Target)
+		}
+		if err == nil {
+			err = b.exec(ctx, b.q.dropReactions, m.Target)
+		}
+		if err == nil {
+			err = b.exec(ctx, b.q.dropMentions, t.room, t.seq)
+		}
+	case hanashi.KindReact:
+		err = b.exec(ctx, b.q.addReaction, m.Target, m.Emoji, m.Author.ID, m.Seq)
+	case hanashi.KindUnreact:
+		err = b.exec(ctx, b.q.removeReaction, m.Target, m.Emoji, m.Author.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// retry returns the result of a post that was not stored as a new event:
+// the earlier event with its client id, ECONFLICT if that is in another
 // room, or else refusal.
 func (b *batch) retry(ctx context.Context, p hanashi.Post, refusal error) (hanashi.PostResult, error) {
 	if p.ClientID != "" {
@@ -239,34 +514,22 @@ func (b *batch) finish(ctx context.Context) error {
 		if !r.dirty {
 			continue
 		}
-		if _, err := b.updateSeq.ExecContext(ctx, r.lastSeq, id); err != nil {
+		if err := b.exec(ctx, b.q.updateSeq, r.lastSeq, id); err != nil {
 			return fmt.Errorf("update last_seq: %w", err)
 		}
 	}
 	return nil
 }
 
-// stored returns the message author stored earlier with clientID, if any. It
-// also finds one stored earlier in this batch.
+// stored returns the event author stored earlier with clientID, as it is
+// now, if any. It also finds one stored earlier in this batch.
 func (b *batch) stored(ctx context.Context, author hanashi.UserID, clientID string) (hanashi.Message, bool, error) {
-	m := hanashi.Message{ClientID: clientID}
-	var created int64
-	err := b.findMessage.QueryRowContext(ctx, author, clientID).Scan(&m.ID, &m.Room, &m.Seq, &m.Body, &created)
+	m, err := scanEvent(b.stmt(ctx, b.q.findMessage).QueryRowContext(ctx, author, clientID).Scan, false)
 	if errors.Is(err, sql.ErrNoRows) {
 		return hanashi.Message{}, false, nil
 	} else if err != nil {
 		return hanashi.Message{}, false, fmt.Errorf("find message: %w", err)
 	}
-	m.CreatedAt = fromNanos(created)
-	a, err := b.author(ctx, author)
-	if err != nil {
-		return hanashi.Message{}, false, err
-	}
-	if a == nil {
-		// The foreign key on messages.author_id rules this out.
-		return hanashi.Message{}, false, fmt.Errorf("message %s has no author %s", m.ID, author)
-	}
-	m.Author = a.Author
 	return m, true, nil
 }
 
@@ -276,7 +539,7 @@ func (b *batch) room(ctx context.Context, id hanashi.RoomID) (*batchRoom, error)
 		return r, nil
 	}
 	r := &batchRoom{exists: true}
-	err := b.findRoom.QueryRowContext(ctx, id).Scan(&r.private, &r.guestsAllowed, &r.lastSeq)
+	err := b.stmt(ctx, b.q.findRoom).QueryRowContext(ctx, id).Scan(&r.private, &r.guestsAllowed, &r.lastSeq, &r.createdBy, &r.direct)
 	if errors.Is(err, sql.ErrNoRows) {
 		r = &batchRoom{}
 	} else if err != nil {
@@ -293,7 +556,7 @@ func (b *batch) author(ctx context.Context, id hanashi.UserID) (*batchAuthor, er
 		return a, nil
 	}
 	a := &batchAuthor{Author: hanashi.Author{ID: id}}
-	err := b.findAuthor.QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL, &a.guest, &a.disabled)
+	err := b.stmt(ctx, b.q.findAuthor).QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL, &a.guest, &a.disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		a = nil
 	} else if err != nil {
@@ -310,52 +573,120 @@ func (b *batch) member(ctx context.Context, room hanashi.RoomID, user hanashi.Us
 		return m, nil
 	}
 	var m bool
-	if err := b.findMember.QueryRowContext(ctx, room, user).Scan(&m); err != nil {
+	if err := b.stmt(ctx, b.q.findMember).QueryRowContext(ctx, room, user).Scan(&m); err != nil {
 		return false, fmt.Errorf("find member: %w", err)
 	}
 	b.members[k] = m
 	return m, nil
 }
 
-// nullString stores an empty client id as NULL: a post without one is never
-// a retry of another, and NULLs do not collide in UNIQUE (author_id, client_id).
+// nullString stores an empty string as NULL: a post without a client id is
+// never a retry of another, since NULLs do not collide in UNIQUE
+// (author_id, client_id); and an event without a target or thread has none.
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
 }
 
-// Messages returns a page of room's messages in ascending seq order, with
-// each author's current name and avatar. An unknown room has no messages.
+// eventColumns are the columns of an event that scanEvent reads, for the
+// messages m joined with their authors u. The mentions come as the ids
+// separated by spaces (ids have none), read only for the messages that
+// have some.
+const eventColumns = `m.id, m.room_id, m.seq, coalesce(m.client_id, ''), m.author_id, u.name, u.avatar_url, m.body,
+	m.created_at, m.kind, coalesce(m.target_id, ''), coalesce(m.thread_id, ''), m.emoji, coalesce(m.child_id, 0),
+	m.mentions_room, CASE WHEN m.has_mentions THEN coalesce((SELECT group_concat(mm.user_id, ' ')
+		FROM message_mentions mm WHERE mm.room_id = m.room_id AND mm.seq = m.seq), '') ELSE '' END,
+	m.edited_at, m.deleted, m.reply_count, m.last_reply_at`
+
+// scanEvent reads eventColumns; with fold it sets the folded state of the
+// message too.
+func scanEvent(scan func(dest ...any) error, fold bool) (hanashi.Message, error) {
+	var (
+		m                 hanashi.Message
+		created           int64
+		mentions          string
+		edited, lastReply sql.NullInt64
+		deleted           bool
+		replies           int
+	)
+	err := scan(&m.ID, &m.Room, &m.Seq, &m.ClientID, &m.Author.ID, &m.Author.Name, &m.Author.AvatarURL, &m.Body,
+		&created, &m.Kind, &m.Target, &m.Thread, &m.Emoji, &m.Child,
+		&m.MentionsRoom, &mentions, &edited, &deleted, &replies, &lastReply)
+	if err != nil {
+		return hanashi.Message{}, err
+	}
+	m.CreatedAt = fromNanos(created)
+	m.Mentions = splitMentions(mentions)
+	if fold {
+		m.EditedAt = timePtr(edited)
+		m.Deleted = deleted
+		m.Replies = replies
+		m.LastReplyAt = timePtr(lastReply)
+	}
+	return m, nil
+}
+
+// splitMentions turns the user ids of eventColumns into Message.Mentions.
+func splitMentions(s string) []hanashi.UserID {
+	if s == "" {
+		return nil
+	}
+	f := strings.Fields(s)
+	ids := make([]hanashi.UserID, len(f))
+	for i, id := range f {
+		ids[i] = hanashi.UserID(id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
+// Messages returns a page of room's stream in ascending seq order, with
+// each author's current name and avatar. An unknown room has none.
 func (db *DB) Messages(ctx context.Context, room hanashi.RoomID, p hanashi.Page) ([]hanashi.Message, error) {
+	msgs, err := db.page(ctx, `messages m`, `m.room_id = ?`, []any{room}, p, false)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// page reads a page of the events of from (messages m, with an index to
+// use, if the choice matters) that match where (with its args), in
+// ascending seq order, folded or not.
+func (db *DB) page(ctx context.Context, from, where string, args []any, p hanashi.Page, fold bool) ([]hanashi.Message, error) {
 	p = p.Clamp()
-	const columns = `SELECT m.id, m.seq, coalesce(m.client_id, ''), m.author_id, u.name, u.avatar_url, m.body, m.created_at
-		FROM messages m JOIN users u ON u.id = m.author_id`
-	var rows *sql.Rows
-	var err error
+	query := `SELECT ` + eventColumns + ` FROM ` + from + ` JOIN users u ON u.id = m.author_id WHERE ` + where
 	if p.Before > 0 {
 		// The newest Limit below Before: read them newest first, then
 		// reverse the page.
-		rows, err = db.read.QueryContext(ctx,
-			columns+` WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, room, p.Before, p.Limit)
+		query += ` AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`
+		args = append(args, p.Before, p.Limit)
 	} else {
-		rows, err = db.read.QueryContext(ctx,
-			columns+` WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, room, p.After, p.Limit)
+		query += ` AND m.seq > ? ORDER BY m.seq LIMIT ?`
+		args = append(args, p.After, p.Limit)
 	}
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: messages: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	msgs := []hanashi.Message{}
 	for rows.Next() {
-		m := hanashi.Message{Room: room}
-		var created int64
-		if err := rows.Scan(&m.ID, &m.Seq, &m.ClientID, &m.Author.ID, &m.Author.Name, &m.Author.AvatarURL, &m.Body, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: messages: %w", err)
+		m, err := scanEvent(rows.Scan, fold)
+		if err != nil {
+			return nil, err
 		}
-		m.CreatedAt = fromNanos(created)
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: messages: %w", err)
+		return nil, err
 	}
 	if p.Before > 0 {
 		slices.Reverse(msgs)

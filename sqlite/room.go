@@ -17,7 +17,9 @@ func errRoomNotFound() error {
 
 // CreateRoom stores a new room and makes its creator its first member. It
 // fails with ENOTFOUND if the creator does not exist, and with EFORBIDDEN if
-// a guest creates a room that forbids guests.
+// a guest creates a room that forbids guests. A room made inside a parent is
+// linked from the parent's stream by a KindRoom event in the same
+// transaction (see hanashi.Store).
 func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room, error) {
 	r := hanashi.Room{
 		Name:          nr.Name,
@@ -25,27 +27,83 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 		GuestsAllowed: !nr.NoGuests,
 		CreatedBy:     nr.Creator,
 		CreatedAt:     db.now(),
+		Parent:        nr.Parent,
 		Member:        true,
 	}
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if nr.Parent != 0 {
+			if err := canNest(ctx, tx, nr.Parent, nr.Creator); err != nil {
+				return err
+			}
+		}
 		if guest, err := isGuest(ctx, tx, nr.Creator); err != nil {
 			return err
 		} else if guest && nr.NoGuests {
 			return errNoGuests()
 		}
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO rooms (name, private, guests_allowed, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			r.Name, r.Private, r.GuestsAllowed, r.CreatedBy, toNanos(r.CreatedAt)).Scan(&r.ID)
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO rooms (name, private, guests_allowed, created_by, created_at, parent_id)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.Name, r.Private, r.GuestsAllowed, r.CreatedBy, toNanos(r.CreatedAt), sql.NullInt64{Int64: int64(r.Parent), Valid: r.Parent != 0}).Scan(&r.ID)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_id, user_id) VALUES (?, ?)`, r.ID, r.CreatedBy)
+		if err := join(ctx, tx, r.ID, r.CreatedBy); err != nil {
+			return err
+		}
+		if nr.Parent == 0 {
+			return nil
+		}
+		// The link in the parent's stream takes the parent's next seq.
+		if err := tx.QueryRowContext(ctx,
+			`UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, r.Parent).Scan(&r.ParentSeq); err != nil {
+			return err
+		}
+		body := r.Name
+		if r.Private {
+			body = "" // only the members of a private room see its name
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO messages (id, room_id, seq, author_id, body, created_at, kind, child_id)
+			VALUES (?, ?, ?, ?, ?, ?, 'room', ?)`,
+			hanashi.NewSortableID(r.CreatedAt), r.Parent, r.ParentSeq, r.CreatedBy, body, toNanos(r.CreatedAt), r.ID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE rooms SET parent_seq = ? WHERE id = ?`, r.ParentSeq, r.ID)
 		return err
 	})
 	if err != nil {
 		return hanashi.Room{}, fmt.Errorf("sqlite: create room: %w", err)
 	}
 	return r, nil
+}
+
+// canNest checks that creator may create a room inside parent: as for
+// posting in it (the same refusals, in the same order, as Post), and the
+// parent must not be a direct room.
+func canNest(ctx context.Context, tx *sql.Tx, parent hanashi.RoomID, creator hanashi.UserID) error {
+	a, err := membership(ctx, tx, parent, creator)
+	switch {
+	case err != nil:
+		return err
+	case !a.ok, a.private && !a.member:
+		return errRoomNotFound()
+	}
+	var guest, disabled bool
+	err = tx.QueryRowContext(ctx, `SELECT guest, disabled FROM users WHERE id = ?`, creator).Scan(&guest, &disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return errUserNotFound()
+	case err != nil:
+		return err
+	case disabled:
+		return errDisabled()
+	case guest && !a.guestsAllowed:
+		return errNoGuests()
+	case a.direct:
+		return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
+	}
+	return nil
 }
 
 // errNoGuests is the error for a guest in a room that forbids guests.
@@ -65,13 +123,15 @@ func isGuest(ctx context.Context, tx *sql.Tx, user hanashi.UserID) (bool, error)
 
 // roomColumns are the columns scanRoom reads; the viewer is parameter ?1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
-	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1)`
+	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1),
+	r.kind, coalesce(r.parent_id, 0), r.parent_seq`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created int64
-	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member); err != nil {
+	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member,
+		&r.Kind, &r.Parent, &r.ParentSeq); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = fromNanos(created)
@@ -127,6 +187,7 @@ type roomAccess struct {
 	private       bool
 	guestsAllowed bool
 	member        bool // the user is a member
+	direct        bool // the room is a direct room
 }
 
 // membership reads, inside tx, what AddMember and RemoveMember need to know
@@ -134,8 +195,9 @@ type roomAccess struct {
 func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (roomAccess, error) {
 	a := roomAccess{ok: true}
 	err := tx.QueryRowContext(ctx, `
-		SELECT r.private, r.guests_allowed, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?)
-		FROM rooms r WHERE r.id = ?`, user, room).Scan(&a.private, &a.guestsAllowed, &a.member)
+		SELECT r.private, r.guests_allowed, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?),
+			r.kind = 'direct'
+		FROM rooms r WHERE r.id = ?`, user, room).Scan(&a.private, &a.guestsAllowed, &a.member, &a.direct)
 	if errors.Is(err, sql.ErrNoRows) {
 		return roomAccess{}, nil
 	}
@@ -155,6 +217,8 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 			return err
 		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
+		case a.direct:
+			return errDirectFixed()
 		case user != by && !a.member:
 			return hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 		}
@@ -163,9 +227,7 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 		} else if guest && !a.guestsAllowed {
 			return errNoGuests()
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO members (room_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, room, user)
-		return err
+		return join(ctx, tx, room, user)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: add member: %w", err)
@@ -183,6 +245,8 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 			return err
 		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
+		case a.direct:
+			return errDirectFixed()
 		case !a.member:
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ func TestReopen(t *testing.T) {
 			t.Errorf("open %d: Room = %+v, %v; want the room with LastSeq %d", i, r, err, i+1)
 		}
 		msgs, err := db.Messages(ctx, room.ID, hanashi.Page{})
-		if err != nil || len(msgs) != i+1 || msgs[0] != results[0].Message {
+		if err != nil || len(msgs) != i+1 || !reflect.DeepEqual(msgs[0], results[0].Message) {
 			t.Errorf("open %d: Messages = %+v, %v; want %d starting with %+v", i, msgs, err, i+1, results[0].Message)
 		}
 		// The sequence goes on where it stopped.

@@ -1,0 +1,421 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/jackc/pgx/v5"
+)
+
+// The refusals of the rules of chat.go at the root. The SQLite store has the
+// same ones, word for word.
+func errMessageNotFound() error {
+	return hanashi.Errorf(hanashi.ENOTFOUND, "message not found")
+}
+
+func errNotRoot() error {
+	return hanashi.Errorf(hanashi.EINVALID, "replies go to a top-level message")
+}
+
+func errDeleted() error {
+	return hanashi.Errorf(hanashi.ECONFLICT, "the message was deleted")
+}
+
+func errNotEditable() error {
+	return hanashi.Errorf(hanashi.EINVALID, "only messages can be edited")
+}
+
+func errNotAuthor() error {
+	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author may edit a message")
+}
+
+func errNotDeletable() error {
+	return hanashi.Errorf(hanashi.EINVALID, "only messages can be deleted")
+}
+
+func errNotModerator() error {
+	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author or the room's moderator may delete a message")
+}
+
+func errAlreadyDeleted() error {
+	return hanashi.Errorf(hanashi.ECONFLICT, "the message is already deleted")
+}
+
+func errNoReactions() error {
+	return hanashi.Errorf(hanashi.EINVALID, "only messages take reactions")
+}
+
+func errReacted() error {
+	return hanashi.Errorf(hanashi.ECONFLICT, "already reacted with this emoji")
+}
+
+func errNotReacted() error {
+	return hanashi.Errorf(hanashi.ECONFLICT, "no such reaction to take back")
+}
+
+func errDirectFixed() error {
+	return hanashi.Errorf(hanashi.EFORBIDDEN, "the members of a direct room cannot change")
+}
+
+// directLockClass is the first half of the two-integer advisory lock key
+// that DirectRoom takes on a set of members (the second half is the hash of
+// their sorted ids), so that concurrent calls for one set, on any node,
+// queue and make one room. The number spells "dirc" in ASCII.
+const directLockClass int32 = 0x64697263
+
+// History returns a page of room's top-level messages, folded. Two
+// queries: the page, then the reactions of its messages.
+func (db *DB) History(ctx context.Context, room hanashi.RoomID, viewer hanashi.UserID, p hanashi.Page) ([]hanashi.Message, error) {
+	msgs, err := db.page(ctx, `m.room_id = $1 AND m.thread_id IS NULL AND m.kind IN ('message', 'room')`, []any{room}, p, true)
+	if err == nil {
+		err = db.foldReactions(ctx, msgs, viewer)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: history: %w", err)
+	}
+	return msgs, nil
+}
+
+// ThreadMessages returns a page of the replies to root, folded.
+func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hanashi.MessageID, viewer hanashi.UserID, p hanashi.Page) ([]hanashi.Message, error) {
+	msgs, err := db.page(ctx, `m.thread_id = $1 AND m.room_id = $2 AND m.kind = 'message'`, []any{id(root), room}, p, true)
+	if err == nil {
+		err = db.foldReactions(ctx, msgs, viewer)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: thread messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// foldReactions sets the Reactions of msgs in one query: per message and
+// emoji the first MaxReactionUsers users, the count and whether viewer is
+// among them, emojis in the order of their first reaction.
+func (db *DB) foldReactions(ctx context.Context, msgs []hanashi.Message, viewer hanashi.UserID) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(msgs))
+	byID := make(map[hanashi.MessageID]*hanashi.Message, len(msgs))
+	for i := range msgs {
+		ids[i] = string(msgs[i].ID)
+		byID[msgs[i].ID] = &msgs[i]
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT message_id, emoji, user_id, n, mine FROM (
+			SELECT message_id, emoji, user_id, seq,
+				row_number() OVER (PARTITION BY message_id, emoji ORDER BY seq) AS rn,
+				count(*) OVER w AS n,
+				bool_or(user_id = $1) OVER w AS mine,
+				min(seq) OVER w AS first
+			FROM reactions
+			WHERE message_id = ANY($2::text[])
+			WINDOW w AS (PARTITION BY message_id, emoji)
+		) x
+		WHERE rn <= $3
+		ORDER BY message_id, first, seq`, id(viewer), ids, hanashi.MaxReactionUsers)
+	if err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			mid   hanashi.MessageID
+			emoji string
+			user  hanashi.UserID
+			n     int
+			mine  bool
+		)
+		if err := rows.Scan(&mid, &emoji, &user, &n, &mine); err != nil {
+			return fmt.Errorf("reactions: %w", err)
+		}
+		m := byID[mid]
+		if k := len(m.Reactions); k == 0 || m.Reactions[k-1].Emoji != emoji {
+			m.Reactions = append(m.Reactions, hanashi.Reaction{Emoji: emoji, Count: n, Mine: mine})
+		}
+		r := &m.Reactions[len(m.Reactions)-1]
+		r.Users = append(r.Users, user)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
+	return nil
+}
+
+// MarkRead advances user's read marker in room, in one statement. Two
+// MarkReads at once, on any nodes, meet in the upsert on the marker's row,
+// which keeps the greater seq.
+func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	if seq < 0 {
+		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must not be negative")
+	}
+	var userFound, roomFound bool
+	var marker *int64
+	err := db.pool.QueryRow(ctx, `
+		WITH r AS (
+			SELECT id, last_seq FROM rooms WHERE id = $2
+		), u AS (
+			SELECT id FROM users WHERE id = $1
+		), ins AS (
+			INSERT INTO read_markers (user_id, room_id, seq)
+			SELECT u.id, r.id, least($3::bigint, r.last_seq) FROM r, u
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)
+			RETURNING seq
+		)
+		SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM r), (SELECT seq FROM ins)`,
+		id(user), room, seq).Scan(&userFound, &roomFound, &marker)
+	switch {
+	case err != nil:
+	case !userFound:
+		err = errUserNotFound()
+	case !roomFound:
+		err = errRoomNotFound()
+	case marker == nil:
+		err = errors.New("no marker stored")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: mark read: %w", err)
+	}
+	return *marker, nil
+}
+
+// Unread counts, per room user is a member of, the unread messages and
+// mentions in one statement, which reads one snapshot: since the messages
+// of a room become visible in seq order, the counts are those of a prefix
+// of every room's stream.
+func (db *DB) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.UnreadCount, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT x.room_id, x.last_read, x.last_seq,
+			(SELECT count(*) FROM messages m
+				WHERE m.room_id = x.room_id AND m.thread_id IS NULL AND m.kind IN ('message', 'room')
+				AND m.seq > x.low AND NOT m.deleted AND m.author_id <> $1),
+			(SELECT count(*) FROM (
+				SELECT mm.seq FROM message_mentions mm
+					WHERE mm.user_id = $1 AND mm.room_id = x.room_id AND mm.seq > x.low
+				UNION
+				SELECT m.seq FROM messages m
+					WHERE m.room_id = x.room_id AND m.mentions_room
+					AND m.seq > x.low AND NOT m.deleted AND m.author_id <> $1) y)
+		FROM (
+			SELECT mb.room_id, coalesce(rm.seq, 0) AS last_read, r.last_seq,
+				greatest(coalesce(rm.seq, 0), r.last_seq - $2) AS low
+			FROM members mb
+			JOIN rooms r ON r.id = mb.room_id
+			LEFT JOIN read_markers rm ON rm.user_id = mb.user_id AND rm.room_id = mb.room_id
+			WHERE mb.user_id = $1
+		) x
+		ORDER BY x.room_id`, id(user), int64(hanashi.UnreadWindow))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unread: %w", err)
+	}
+	defer rows.Close()
+	counts := []hanashi.UnreadCount{}
+	for rows.Next() {
+		var c hanashi.UnreadCount
+		if err := rows.Scan(&c.Room, &c.LastRead, &c.LastSeq, &c.Unread, &c.Mentions); err != nil {
+			return nil, fmt.Errorf("postgres: unread: %w", err)
+		}
+		counts = append(counts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: unread: %w", err)
+	}
+	return counts, nil
+}
+
+// FollowThread makes user follow the thread of root, or stop following it,
+// in one statement.
+func (db *DB) FollowThread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, root hanashi.MessageID, follow bool) error {
+	var rootFound, userFound bool
+	err := db.pool.QueryRow(ctx, `
+		WITH t AS (
+			SELECT id FROM messages
+			WHERE id = $2 AND room_id = $3 AND kind = 'message' AND thread_id IS NULL
+		), u AS (
+			SELECT id FROM users WHERE id = $1
+		), ins AS (
+			INSERT INTO thread_follows (user_id, root_id, room_id, following, read_seq)
+			SELECT u.id, t.id, r.id, $4::boolean, r.last_seq FROM rooms r, t, u WHERE r.id = $3
+			ON CONFLICT (user_id, root_id) DO UPDATE SET following = excluded.following
+		)
+		SELECT EXISTS (SELECT 1 FROM t), EXISTS (SELECT 1 FROM u)`,
+		id(user), id(root), room, follow).Scan(&rootFound, &userFound)
+	switch {
+	case err != nil:
+	case !rootFound:
+		err = errMessageNotFound()
+	case !userFound:
+		err = errUserNotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: follow thread: %w", err)
+	}
+	return nil
+}
+
+// MarkThreadRead advances user's read marker in the thread of root, if
+// the user has one.
+func (db *DB) MarkThreadRead(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, root hanashi.MessageID, seq int64) error {
+	if seq < 0 {
+		return hanashi.Errorf(hanashi.EINVALID, "seq must not be negative")
+	}
+	_, err := db.pool.Exec(ctx, `
+		UPDATE thread_follows
+		SET read_seq = greatest(read_seq, least($1::bigint, (SELECT last_seq FROM rooms WHERE id = $2)))
+		WHERE user_id = $3 AND root_id = $4 AND room_id = $2`,
+		seq, room, id(user), id(root))
+	if err != nil {
+		return fmt.Errorf("postgres: mark thread read: %w", err)
+	}
+	return nil
+}
+
+// UnreadThreads counts the unread replies of the threads user follows, in
+// one statement.
+func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi.UnreadThread, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT room_id, root_id, read_seq, n FROM (
+			SELECT tf.room_id, tf.root_id, tf.read_seq, root.seq AS root_seq,
+				(SELECT count(*) FROM messages m
+					WHERE m.thread_id = tf.root_id AND m.seq > tf.read_seq AND m.kind = 'message'
+					AND NOT m.deleted AND m.author_id <> $1) AS n
+			FROM thread_follows tf
+			JOIN rooms r ON r.id = tf.room_id
+			JOIN messages root ON root.id = tf.root_id
+			WHERE tf.user_id = $1 AND tf.following
+			AND (NOT r.private OR EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = r.id AND mb.user_id = $1))
+		) x
+		WHERE n > 0
+		ORDER BY room_id, root_seq`, id(user))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unread threads: %w", err)
+	}
+	defer rows.Close()
+	threads := []hanashi.UnreadThread{}
+	for rows.Next() {
+		var t hanashi.UnreadThread
+		if err := rows.Scan(&t.Room, &t.Root, &t.LastRead, &t.Unread); err != nil {
+			return nil, fmt.Errorf("postgres: unread threads: %w", err)
+		}
+		threads = append(threads, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: unread threads: %w", err)
+	}
+	return threads, nil
+}
+
+// Members lists the members of room in the order of their ids (compared
+// as bytes, whatever the database's collation).
+func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Author, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT u.id, u.name, u.avatar_url FROM members m JOIN users u ON u.id = m.user_id
+		WHERE m.room_id = $1 ORDER BY u.id COLLATE "C"`, room)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: members: %w", err)
+	}
+	defer rows.Close()
+	members := []hanashi.Author{}
+	for rows.Next() {
+		var a hanashi.Author
+		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
+			return nil, fmt.Errorf("postgres: members: %w", err)
+		}
+		members = append(members, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: members: %w", err)
+	}
+	return members, nil
+}
+
+// directMembers checks the members of a direct room and returns them
+// without duplicates, members[0] first.
+func directMembers(members []hanashi.UserID) ([]hanashi.UserID, error) {
+	var set []hanashi.UserID
+	for _, u := range members {
+		if !slices.Contains(set, u) {
+			set = append(set, u)
+		}
+	}
+	if len(set) < hanashi.MinDirectMembers || len(set) > hanashi.MaxDirectMembers {
+		return nil, hanashi.Errorf(hanashi.EINVALID, "a direct room has %d to %d members", hanashi.MinDirectMembers, hanashi.MaxDirectMembers)
+	}
+	return set, nil
+}
+
+// DirectRoom finds or makes the direct room of members. Calls for one set
+// of members queue on an advisory lock (see directLockClass), so under READ
+// COMMITTED the second finds the room the first made.
+func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi.Room, error) {
+	set, err := directMembers(members)
+	if err != nil {
+		return hanashi.Room{}, err
+	}
+	ids := make([]string, len(set))
+	for i, u := range set {
+		ids[i] = id(u)
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	var r hanashi.Room
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+			directLockClass, strings.Join(sorted, " ")); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT name FROM users WHERE id = ANY($1::text[])`, ids)
+		if err != nil {
+			return err
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if len(names) != len(ids) {
+			return errUserNotFound()
+		}
+		// The direct rooms of the first member, whose members are as many
+		// as the set and all in it.
+		var found hanashi.RoomID
+		err = tx.QueryRow(ctx, `
+			SELECT r.id FROM members m0 JOIN rooms r ON r.id = m0.room_id
+			WHERE m0.user_id = $1 AND r.kind = 'direct'
+			AND (SELECT count(*) FROM members m WHERE m.room_id = r.id) = $2
+			AND (SELECT count(*) FROM members m WHERE m.room_id = r.id AND m.user_id = ANY($3::text[])) = $2
+			ORDER BY r.id LIMIT 1`, ids[0], len(ids), ids).Scan(&found)
+		if err == nil {
+			r, err = scanRoom(tx.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = $2`, ids[0], found).Scan)
+			return err
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		r = hanashi.Room{
+			Name:          hanashi.DirectRoomName(names),
+			Private:       true,
+			GuestsAllowed: true,
+			CreatedBy:     set[0],
+			CreatedAt:     db.now(),
+			Kind:          hanashi.RoomDirect,
+			Member:        true,
+		}
+		return tx.QueryRow(ctx, `
+			WITH r AS (
+				INSERT INTO rooms (name, private, guests_allowed, created_by, created_at, kind)
+				VALUES ($1, true, true, $2, $3, 'direct') RETURNING id
+			), m AS (
+				INSERT INTO members (room_id, user_id) SELECT r.id, u FROM r, unnest($4::text[]) AS u
+			), k AS (
+				INSERT INTO read_markers (user_id, room_id, seq) SELECT u, r.id, 0 FROM r, unnest($4::text[]) AS u
+			)
+			SELECT id FROM r`, r.Name, ids[0], r.CreatedAt, ids).Scan(&r.ID)
+	})
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("postgres: direct room: %w", err)
+	}
+	return r, nil
+}
