@@ -588,7 +588,9 @@ func (c *conn) teardown() {
 		return
 	}
 	ev.torn = true
-	ev.loop.remove(c)
+	if ev.loop != nil { // nil when it failed before it was registered
+		ev.loop.remove(c)
+	}
 	ev.mu.Unlock()
 	c.nc.Close()
 	c.client.Close(nil)
