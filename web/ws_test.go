@@ -603,7 +603,6 @@ func connGoroutines() int {
 	return n
 }
 
-
 // BenchmarkWebSocketResume10k is a client that missed 10,000 messages
 // resuming over a WebSocket: from its subscribe with after=0 to its
 // subscribed frame, with the 10,000 messages read in between (the bar is

@@ -163,4 +163,3 @@ func (f *flusher) write(fd uintptr) bool {
 	f.done, f.err = f.cur.writeSome(int(fd), &f.iov)
 	return true // never wait: finishWrite does
 }
-
