@@ -11,56 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The refusals of the rules of chat.go at the root. The SQLite store has the
-// same ones, word for word.
-func errMessageNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "message not found")
-}
-
-func errNotRoot() error {
-	return hanashi.Errorf(hanashi.EINVALID, "replies go to a top-level message")
-}
-
-func errDeleted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "the message was deleted")
-}
-
-func errNotEditable() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages can be edited")
-}
-
-func errNotAuthor() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author may edit a message")
-}
-
-func errNotDeletable() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages can be deleted")
-}
-
-func errNotModerator() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author or the room's moderator may delete a message")
-}
-
-func errAlreadyDeleted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "the message is already deleted")
-}
-
-func errNoReactions() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages take reactions")
-}
-
-func errReacted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "already reacted with this emoji")
-}
-
-func errNotReacted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "no such reaction to take back")
-}
-
-func errDirectFixed() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "the members of a direct room cannot change")
-}
-
 // directLockClass is the first half of the two-integer advisory lock key
 // that DirectRoom takes on a set of members (the second half is the hash of
 // their sorted ids), so that concurrent calls for one set, on any node,
@@ -247,7 +197,7 @@ func (db *DB) FollowThread(ctx context.Context, user hanashi.UserID, room hanash
 	switch {
 	case err != nil:
 	case !rootFound:
-		err = errMessageNotFound()
+		err = hanashi.ErrMessageNotFound
 	case !userFound:
 		err = errUserNotFound()
 	}

@@ -238,7 +238,7 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 		err = errRoomNotFound()
 	case err != nil:
 	case direct:
-		err = errDirectFixed()
+		err = hanashi.ErrDirectFixed
 	case user != by && !member:
 		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 	case !userFound:
@@ -272,7 +272,7 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
 		err = errRoomNotFound()
 	case err == nil && direct:
-		err = errDirectFixed()
+		err = hanashi.ErrDirectFixed
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: remove member: %w", err)

@@ -11,56 +11,6 @@ import (
 	"github.com/hanashi-chat/hanashi"
 )
 
-// The refusals of the rules of chat.go at the root. The PostgreSQL store has
-// the same ones, word for word.
-func errMessageNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "message not found")
-}
-
-func errNotRoot() error {
-	return hanashi.Errorf(hanashi.EINVALID, "replies go to a top-level message")
-}
-
-func errDeleted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "the message was deleted")
-}
-
-func errNotEditable() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages can be edited")
-}
-
-func errNotAuthor() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author may edit a message")
-}
-
-func errNotDeletable() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages can be deleted")
-}
-
-func errNotModerator() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "only its author or the room's moderator may delete a message")
-}
-
-func errAlreadyDeleted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "the message is already deleted")
-}
-
-func errNoReactions() error {
-	return hanashi.Errorf(hanashi.EINVALID, "only messages take reactions")
-}
-
-func errReacted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "already reacted with this emoji")
-}
-
-func errNotReacted() error {
-	return hanashi.Errorf(hanashi.ECONFLICT, "no such reaction to take back")
-}
-
-func errDirectFixed() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "the members of a direct room cannot change")
-}
-
 // topLevel selects the top-level messages of a room's stream: what History
 // returns and Unread counts.
 const topLevel = `m.thread_id IS NULL AND m.kind IN ('message', 'room')`
@@ -242,7 +192,7 @@ func (db *DB) FollowThread(ctx context.Context, user hanashi.UserID, room hanash
 			return err
 		}
 		if !ok {
-			return errMessageNotFound()
+			return hanashi.ErrMessageNotFound
 		}
 		if err := userExists(ctx, tx, user); err != nil {
 			return err

@@ -329,50 +329,50 @@ func (b *batch) checkKind(ctx context.Context, p hanashi.Post) (target, error, e
 		return target{}, nil, err
 	}
 	if !found || t.room != p.Room {
-		return t, errMessageNotFound(), nil
+		return t, hanashi.ErrMessageNotFound, nil
 	}
 	switch p.Kind {
 	case hanashi.KindMessage:
 		switch {
 		case t.kind != hanashi.KindMessage || t.thread != "":
-			return t, errNotRoot(), nil
+			return t, hanashi.ErrNotRoot, nil
 		case t.deleted:
-			return t, errDeleted(), nil
+			return t, hanashi.ErrDeleted, nil
 		}
 	case hanashi.KindEdit:
 		switch {
 		case t.kind != hanashi.KindMessage:
-			return t, errNotEditable(), nil
+			return t, hanashi.ErrNotEditable, nil
 		case t.author != p.Author:
-			return t, errNotAuthor(), nil
+			return t, hanashi.ErrNotAuthor, nil
 		case t.deleted:
-			return t, errDeleted(), nil
+			return t, hanashi.ErrDeleted, nil
 		}
 	case hanashi.KindDelete:
 		room := b.rooms[p.Room]
 		switch {
 		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
-			return t, errNotDeletable(), nil
+			return t, hanashi.ErrNotDeletable, nil
 		case t.author != p.Author && (room.direct || room.createdBy != p.Author):
-			return t, errNotModerator(), nil
+			return t, hanashi.ErrNotModerator, nil
 		case t.deleted:
-			return t, errAlreadyDeleted(), nil
+			return t, hanashi.ErrAlreadyDeleted, nil
 		}
 	case hanashi.KindReact, hanashi.KindUnreact:
 		switch {
 		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
-			return t, errNoReactions(), nil
+			return t, hanashi.ErrNoReactions, nil
 		case t.deleted:
-			return t, errDeleted(), nil
+			return t, hanashi.ErrDeleted, nil
 		}
 		var has bool
 		if err := b.stmt(ctx, b.q.findReaction).QueryRowContext(ctx, p.Target, p.Emoji, p.Author).Scan(&has); err != nil {
 			return t, nil, fmt.Errorf("find reaction: %w", err)
 		}
 		if has && p.Kind == hanashi.KindReact {
-			return t, errReacted(), nil
+			return t, hanashi.ErrReacted, nil
 		} else if !has && p.Kind == hanashi.KindUnreact {
-			return t, errNotReacted(), nil
+			return t, hanashi.ErrNotReacted, nil
 		}
 	}
 	return t, nil, nil

@@ -218,7 +218,7 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
 		case a.direct:
-			return errDirectFixed()
+			return hanashi.ErrDirectFixed
 		case user != by && !a.member:
 			return hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 		}
@@ -246,7 +246,7 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 		case !a.ok, a.private && !a.member:
 			return errRoomNotFound()
 		case a.direct:
-			return errDirectFixed()
+			return hanashi.ErrDirectFixed
 		case !a.member:
 			return nil
 		}
