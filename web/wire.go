@@ -28,6 +28,14 @@ type inFrame struct {
 	After    *int64   `json:"after"`
 	ClientID string   `json:"client_id"`
 	Body     *string  `json:"body"`
+	// Team chat (chat.go): what a send is, and what it acts on.
+	Kind   hanashi.Kind      `json:"kind"`
+	Target hanashi.MessageID `json:"target"`
+	Thread hanashi.MessageID `json:"thread"`
+	Emoji  string            `json:"emoji"`
+	// Ephemeral frames (signals.go).
+	Seq   *int64 `json:"seq"`
+	State string `json:"state"`
 }
 
 // flexRoom accepts a room id as a JSON number or a numeric string, so

@@ -239,6 +239,9 @@ func (c *conn) handle(ctx context.Context, p []byte) {
 		c.client.Push(frame(roomFrame{Type: "unsubscribed", Room: room}))
 	case "send":
 		c.send(ctx, room, f.ClientID, f.Body)
+	case "typing", "presence", "read":
+		// Ephemeral frames: never stored (signals.go).
+		c.signal(ctx, &f)
 	case "":
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "frame has no type"), f.ClientID, 0)
 	default:
