@@ -162,6 +162,14 @@ type Store interface {
 	// returned as members[0] sees it. A direct room has no moderator and
 	// cannot contain nested rooms.
 	DirectRoom(ctx context.Context, members []UserID) (Room, error)
+	// SearchUsers returns the users, signed in and not disabled (neither
+	// guests nor claimed guests), whose name starts with prefix when both
+	// are compared as NameKey compares them (ASCII letters in any case),
+	// ordered by that key, then name, then id (as bytes), at most limit of
+	// them (clamped as UserSearchLimit says). An empty prefix matches
+	// everybody; a prefix that is not text (invalid UTF-8, NUL) is
+	// EINVALID. It is how people find each other to start a direct room.
+	SearchUsers(ctx context.Context, prefix string, limit int) ([]Author, error)
 
 	// Post stores a batch of events in one transaction and returns a result
 	// per post, in the same order. The rules for each kind of event are in
@@ -200,6 +208,12 @@ type Store interface {
 	// as History folds them, in ascending seq order; none if root is not a
 	// message of room. It does not check visibility.
 	ThreadMessages(ctx context.Context, room RoomID, root MessageID, viewer UserID, p Page) ([]Message, error)
+	// HistoryMessage returns one message of room (KindMessage, a reply
+	// too, or KindRoom) folded as History folds it, with Mine for viewer:
+	// what a thread view shows above the replies. An id that is not such a
+	// message of room, including an edit or a reaction event, is
+	// ErrMessageNotFound. It does not check visibility.
+	HistoryMessage(ctx context.Context, room RoomID, id MessageID, viewer UserID) (Message, error)
 	// LastSeq returns the sequence number of the room's newest message (0 for
 	// an empty room), or ENOTFOUND.
 	LastSeq(ctx context.Context, room RoomID) (int64, error)
@@ -294,6 +308,24 @@ func (p Page) Clamp() Page {
 		p.Limit = MaxPageLimit
 	}
 	return p
+}
+
+// Limits of Store.SearchUsers.
+const (
+	DefaultUserSearch = 20
+	MaxUserSearch     = 100
+)
+
+// UserSearchLimit clamps the limit of Store.SearchUsers to [1,
+// MaxUserSearch]; 0 or less means DefaultUserSearch.
+func UserSearchLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultUserSearch
+	case limit > MaxUserSearch:
+		return MaxUserSearch
+	}
+	return limit
 }
 
 // SessionLifetime is how long a session lasts without being renewed.

@@ -164,25 +164,53 @@ func (h *Hub) release(r *room) {
 // durable. A resend of an already stored (Author, ClientID) returns the
 // stored message.
 func (h *Hub) Post(ctx context.Context, p hanashi.Post) (hanashi.Message, error) {
+	res, err := h.PostResult(ctx, p)
+	if err == nil {
+		err = res.Err
+	}
+	return res.Message, err
+}
+
+// PostResult is Post for callers that must tell a new message from a
+// resend (res.Created): the HTTP API answers them with different statuses.
+// A refusal of the post is res.Err; err is for the hub or ctx failing.
+func (h *Hub) PostResult(ctx context.Context, p hanashi.Post) (res hanashi.PostResult, err error) {
 	req := &postReq{post: p, done: make(chan struct{})}
 	h.closing.RLock()
 	if h.stopped {
 		h.closing.RUnlock()
-		return hanashi.Message{}, errStopped
+		return hanashi.PostResult{}, errStopped
 	}
 	select {
 	case h.posts <- req:
 	case <-ctx.Done():
 		h.closing.RUnlock()
-		return hanashi.Message{}, ctx.Err()
+		return hanashi.PostResult{}, ctx.Err()
 	}
 	h.closing.RUnlock()
 	select {
 	case <-req.done:
-		return req.res.Message, req.res.Err
+		return req.res, nil
 	case <-ctx.Done():
-		return hanashi.Message{}, ctx.Err()
+		return hanashi.PostResult{}, ctx.Err()
 	}
+}
+
+// Publish hands messages that some other path has already committed (a
+// room's link in its parent's stream, which Store.CreateRoom stores) to
+// the broker, and through it to the subscribers on this node and every
+// other, as the committer does for posts. A failure is logged and
+// returned; the messages are stored all the same, and subscribers read them
+// from the store when the next message shows the gap, or when they resume.
+func (h *Hub) Publish(ctx context.Context, msgs []hanashi.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := h.cfg.Broker.Publish(ctx, msgs); err != nil {
+		h.log.Warn("publish failed", "messages", len(msgs), "err", err)
+		return err
+	}
+	return nil
 }
 
 // PostAsync is Post for callers that must not wait for the commit: it

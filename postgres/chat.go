@@ -42,6 +42,26 @@ func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hana
 	return msgs, nil
 }
 
+// HistoryMessage returns one message of room, folded: the message row by
+// its primary key, then its reactions.
+func (db *DB) HistoryMessage(ctx context.Context, room hanashi.RoomID, mid hanashi.MessageID, viewer hanashi.UserID) (hanashi.Message, error) {
+	row := db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM messages m JOIN users u ON u.id = m.author_id
+		WHERE m.id = $1 AND m.room_id = $2 AND m.kind IN ('message', 'room')`, id(mid), room)
+	m, err := scanEvent(row.Scan, true)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hanashi.Message{}, hanashi.ErrMessageNotFound
+	}
+	if err == nil {
+		msgs := []hanashi.Message{m}
+		err = db.foldReactions(ctx, msgs, viewer)
+		m = msgs[0]
+	}
+	if err != nil {
+		return hanashi.Message{}, fmt.Errorf("postgres: history message: %w", err)
+	}
+	return m, nil
+}
+
 // foldReactions sets the Reactions of msgs in one query: per message and
 // emoji the first MaxReactionUsers users, the count and whether viewer is
 // among them, emojis in the order of their first reaction.
@@ -281,6 +301,38 @@ func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Autho
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}
 	return members, nil
+}
+
+// SearchUsers finds signed-in users by the start of their name. The key
+// is that of users_name_key (lower() under the "C" collation, which lowers
+// ASCII letters only), so the range starts in the index; left and length
+// count characters, as the prefix does.
+func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hanashi.Author, error) {
+	if !textOK(prefix) {
+		return nil, hanashi.Errorf(hanashi.EINVALID, "a name to search for must be text")
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, name, avatar_url FROM users
+		WHERE lower(name COLLATE "C") >= $1 AND left(lower(name COLLATE "C"), length($1)) = $1
+			AND NOT guest AND NOT disabled
+		ORDER BY lower(name COLLATE "C"), name COLLATE "C", id COLLATE "C" LIMIT $2`,
+		hanashi.NameKey(prefix), hanashi.UserSearchLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: search users: %w", err)
+	}
+	defer rows.Close()
+	users := []hanashi.Author{}
+	for rows.Next() {
+		var a hanashi.Author
+		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
+			return nil, fmt.Errorf("postgres: search users: %w", err)
+		}
+		users = append(users, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: search users: %w", err)
+	}
+	return users, nil
 }
 
 // directMembers checks the members of a direct room and returns them

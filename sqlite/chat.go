@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hanashi-chat/hanashi"
 )
@@ -41,6 +42,26 @@ func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hana
 		return nil, fmt.Errorf("sqlite: thread messages: %w", err)
 	}
 	return msgs, nil
+}
+
+// HistoryMessage returns one message of room, folded: the message row by
+// its primary key, then its reactions.
+func (db *DB) HistoryMessage(ctx context.Context, room hanashi.RoomID, id hanashi.MessageID, viewer hanashi.UserID) (hanashi.Message, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM messages m JOIN users u ON u.id = m.author_id
+		WHERE m.id = ? AND m.room_id = ? AND m.kind IN ('message', 'room')`, id, room)
+	m, err := scanEvent(row.Scan, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hanashi.Message{}, hanashi.ErrMessageNotFound
+	}
+	if err == nil {
+		msgs := []hanashi.Message{m}
+		err = db.foldReactions(ctx, msgs, viewer)
+		m = msgs[0]
+	}
+	if err != nil {
+		return hanashi.Message{}, fmt.Errorf("sqlite: history message: %w", err)
+	}
+	return m, nil
 }
 
 // foldReactions sets the Reactions of msgs in one query: per message and
@@ -283,6 +304,35 @@ func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Autho
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	return members, nil
+}
+
+// SearchUsers finds signed-in users by the start of their name. lower()
+// is the key of users_name_key, so the range starts in the index; substr
+// and length count characters, as the prefix does.
+func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hanashi.Author, error) {
+	if !utf8.ValidString(prefix) || strings.IndexByte(prefix, 0) >= 0 {
+		return nil, hanashi.Errorf(hanashi.EINVALID, "a name to search for must be text")
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, name, avatar_url FROM users INDEXED BY users_name_key
+		WHERE lower(name) >= ?1 AND substr(lower(name), 1, length(?1)) = ?1 AND NOT guest AND NOT disabled
+		ORDER BY lower(name), name, id LIMIT ?2`, hanashi.NameKey(prefix), hanashi.UserSearchLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search users: %w", err)
+	}
+	defer rows.Close()
+	users := []hanashi.Author{}
+	for rows.Next() {
+		var a hanashi.Author
+		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
+			return nil, fmt.Errorf("sqlite: search users: %w", err)
+		}
+		users = append(users, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search users: %w", err)
+	}
+	return users, nil
 }
 
 // directMembers checks the members of a direct room and returns them

@@ -43,6 +43,8 @@ var chatTests = []struct {
 	{"DirectRoomConcurrent", func(t *testing.T, s hanashi.Store) { DirectRoomRace(t, s) }},
 	{"NestedRooms", testNestedRooms},
 	{"Members", testMembers},
+	{"HistoryMessage", testHistoryMessage},
+	{"SearchUsers", testSearchUsers},
 	{"ClaimGuestChat", testClaimGuestChat},
 }
 
@@ -1453,5 +1455,142 @@ func testClaimGuestChat(t *testing.T, s hanashi.Store) {
 	f.post(t, hanashi.Post{Author: f.alice.ID, Thread: m.ID, Body: "to the guest"})
 	if th, err := s.UnreadThreads(ctx, f.bob.ID); err != nil || len(th) != 1 {
 		t.Errorf("UnreadThreads(bob) = %+v, %v; want the thread the guest followed", th, err)
+	}
+}
+
+// testHistoryMessage checks HistoryMessage: one message folded, and
+// ErrMessageNotFound for whatever is not a message of the room.
+func testHistoryMessage(t *testing.T, s hanashi.Store) {
+	f := newChat(t, s)
+	ctx := t.Context()
+	root := f.post(t, hanashi.Post{Author: f.alice.ID, Body: "root"})
+	reply := f.post(t, hanashi.Post{Author: f.bob.ID, Thread: root.ID, Body: "reply"})
+	edit := f.post(t, hanashi.Post{Author: f.alice.ID, Kind: hanashi.KindEdit, Target: root.ID, Body: "root, edited"})
+	react := f.post(t, hanashi.Post{Author: f.carol.ID, Kind: hanashi.KindReact, Target: root.ID, Emoji: "🎉"})
+	child, err := s.CreateRoom(ctx, hanashi.NewRoom{Name: "child", Creator: f.bob.ID, Parent: f.room.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newRoom(t, s, f.alice.ID, "other", false)
+
+	got, err := s.HistoryMessage(ctx, f.room.ID, root.ID, f.carol.ID)
+	want := []hanashi.Reaction{{Emoji: "🎉", Count: 1, Users: []hanashi.UserID{f.carol.ID}, Mine: true}}
+	if err != nil || got.ID != root.ID || got.Seq != root.Seq || got.Body != "root, edited" || got.EditedAt == nil ||
+		!got.EditedAt.Equal(edit.CreatedAt) || got.Replies != 1 || got.LastReplyAt == nil ||
+		!got.LastReplyAt.Equal(reply.CreatedAt) || !sameReactions(got.Reactions, want) {
+		t.Errorf("HistoryMessage(root) = %+v, %v; want it folded with the edit, the reply and carol's reaction", got, err)
+	}
+	if got, err := s.HistoryMessage(ctx, f.room.ID, root.ID, f.bob.ID); err != nil || len(got.Reactions) != 1 || got.Reactions[0].Mine {
+		t.Errorf("HistoryMessage(root) for bob = %+v, %v; want the reaction not his", got, err)
+	}
+	if got, err := s.HistoryMessage(ctx, f.room.ID, reply.ID, f.bob.ID); err != nil || !sameMessage(got, reply) {
+		t.Errorf("HistoryMessage(reply) = %+v, %v; want the reply %+v", got, err, reply)
+	}
+	h := f.history(t, f.alice.ID)
+	if got, err := s.HistoryMessage(ctx, f.room.ID, h[1].ID, f.alice.ID); err != nil || got.Kind != hanashi.KindRoom || got.Child != child.ID {
+		t.Errorf("HistoryMessage(link) = %+v, %v; want the link to room %d", got, err, child.ID)
+	}
+	for _, c := range []struct {
+		what string
+		room hanashi.RoomID
+		id   hanashi.MessageID
+	}{
+		{"an edit event", f.room.ID, edit.ID},
+		{"a react event", f.room.ID, react.ID},
+		{"a message of another room", other.ID, root.ID},
+		{"an unknown room", f.room.ID + 1000, root.ID},
+		{"an unknown id", f.room.ID, "nonesuch"},
+		{"an empty id", f.room.ID, ""},
+		{"an id that is not text", f.room.ID, "\xff\x00"},
+	} {
+		got, err := s.HistoryMessage(ctx, c.room, c.id, f.alice.ID)
+		wantCode(t, err, hanashi.ENOTFOUND, "HistoryMessage(%s)", c.what)
+		if !isZero(got) {
+			t.Errorf("HistoryMessage(%s) = %+v, want a zero message", c.what, got)
+		}
+	}
+}
+
+// testSearchUsers checks SearchUsers: signed-in users only, by the start
+// of their name in any ASCII case, in a stable order, limited.
+func testSearchUsers(t *testing.T, s hanashi.Store) {
+	ctx := t.Context()
+	n := 0
+	signIn := func(name string) hanashi.User {
+		t.Helper()
+		n++
+		u, err := s.SignIn(ctx, hanashi.Identity{Provider: "test", Subject: fmt.Sprint("sub-", n), Name: name})
+		if err != nil {
+			t.Fatalf("SignIn(%q): %v", name, err)
+		}
+		return u
+	}
+	ann := signIn("Ann")
+	annLee := signIn("ann lee")
+	anna := signIn("ANNA")
+	signIn("Bob")
+	ange := signIn("Ånge") // Å is not an ASCII letter: only "Å" finds it
+	annDup := signIn("Ann")
+	if _, err := s.CreateUser(ctx, hanashi.User{Name: "Annie", Guest: true}); err != nil {
+		t.Fatal(err)
+	}
+	disabled := signIn("Annette")
+	if err := s.SetDisabled(ctx, disabled.ID, true); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(users []hanashi.Author) []hanashi.UserID {
+		var out []hanashi.UserID
+		for _, u := range users {
+			out = append(out, u.ID)
+		}
+		return out
+	}
+	// Two "Ann"s order by id.
+	anns := []hanashi.UserID{ann.ID, annDup.ID}
+	slices.Sort(anns)
+	for _, c := range []struct {
+		prefix string
+		limit  int
+		want   []hanashi.UserID
+	}{
+		{"ann", 0, append(anns, annLee.ID, anna.ID)},
+		{"ANN", 0, append(anns, annLee.ID, anna.ID)},
+		{"Ann ", 0, []hanashi.UserID{annLee.ID}},
+		{"anna", 0, []hanashi.UserID{anna.ID}},
+		{"ann", 2, anns},
+		{"å", 0, nil},
+		{"Å", 0, []hanashi.UserID{ange.ID}},
+		{"annette", 0, nil},
+		{"annie", 0, nil},
+		{"%", 0, nil},
+		{"_", 0, nil},
+		{"zed", 0, nil},
+		{strings.Repeat("a", 200), 0, nil},
+	} {
+		got, err := s.SearchUsers(ctx, c.prefix, c.limit)
+		if err != nil || !slices.Equal(ids(got), c.want) || got == nil {
+			t.Errorf("SearchUsers(%q, %d) = %+v, %v; want %v", c.prefix, c.limit, got, err, c.want)
+		}
+	}
+	all, err := s.SearchUsers(ctx, "", 0)
+	if err != nil || len(all) != 6 {
+		t.Fatalf("SearchUsers(\"\") = %+v, %v; want the six signed-in users", all, err)
+	}
+	if all[0].Name != "Ann" || all[len(all)-1].ID != ange.ID {
+		t.Errorf("SearchUsers(\"\") = %+v, want them ordered by name in any ASCII case", all)
+	}
+	if got, err := s.SearchUsers(ctx, "", 1); err != nil || len(got) != 1 {
+		t.Errorf("SearchUsers limited to 1 = %+v, %v", got, err)
+	}
+	if got, err := s.SearchUsers(ctx, "", hanashi.MaxUserSearch+50); err != nil || len(got) != 6 {
+		t.Errorf("SearchUsers over the limit = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"a\x00", "\xff"} {
+		got, err := s.SearchUsers(ctx, bad, 0)
+		wantCode(t, err, hanashi.EINVALID, "SearchUsers(%q)", bad)
+		if len(got) != 0 {
+			t.Errorf("SearchUsers(%q) = %+v, want none", bad, got)
+		}
 	}
 }

@@ -140,6 +140,15 @@ func checkFold(t *testing.T, s hanashi.Store, room hanashi.RoomID, viewer hanash
 			compare(fmt.Sprint("ThreadMessages(", f.m.Seq, ")"), allThread(t, s, room, f.m.ID, viewer), f.replies)
 		}
 	}
+	// HistoryMessage folds each message, a reply too, as the pages do.
+	for _, f := range byID {
+		m, err := s.HistoryMessage(t.Context(), room, f.m.ID, viewer)
+		if err != nil {
+			t.Errorf("HistoryMessage(%s): %v", f.m.ID, err)
+			continue
+		}
+		compare(fmt.Sprint("HistoryMessage(", f.m.Seq, ")"), []hanashi.Message{m}, []*folded{f})
+	}
 }
 
 func sameTime(a, b *time.Time) bool {

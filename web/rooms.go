@@ -50,20 +50,38 @@ func (s *Server) handleCreateRoom() http.Handler {
 		Private bool   `json:"private"`
 		// GuestsAllowed, default true, lets guests join and post.
 		GuestsAllowed *bool `json:"guests_allowed"`
+		// Parent, if set, is the room to create this one inside.
+		Parent hanashi.RoomID `json:"parent"`
 	}
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req, false); err != nil {
 			return err
 		}
+		if req.Parent != 0 {
+			// A parent the caller cannot see is not found, whatever else
+			// is wrong with the request (the store checks the rest).
+			if req.Parent < 0 {
+				return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
+			}
+			if _, err := s.cfg.Store.Room(r.Context(), req.Parent, userFrom(r.Context()).ID); err != nil {
+				return err
+			}
+		}
 		name, err := validName("room name", req.Name)
 		if err != nil {
 			return err
 		}
 		noGuests := req.GuestsAllowed != nil && !*req.GuestsAllowed
-		room, err := s.cfg.Store.CreateRoom(r.Context(), hanashi.NewRoom{Name: name, Private: req.Private, NoGuests: noGuests, Creator: userFrom(r.Context()).ID})
+		room, err := s.cfg.Store.CreateRoom(r.Context(), hanashi.NewRoom{Name: name, Private: req.Private, NoGuests: noGuests,
+			Creator: userFrom(r.Context()).ID, Parent: req.Parent})
 		if err != nil {
 			return err
+		}
+		if room.Parent != 0 {
+			// The store wrote the link into the parent's stream; nothing
+			// else publishes it.
+			s.publishLink(r.Context(), room)
 		}
 		writeJSON(w, http.StatusCreated, roomResponse{room})
 		return nil

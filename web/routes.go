@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/hanashi-chat/hanashi"
+)
 
 // apiFallback takes every API request that no route matches.
 const apiFallback = "/api/"
@@ -36,6 +40,23 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/rooms/{id}/members", s.authed(s.handleJoin()))
 	mux.Handle("DELETE /api/v1/rooms/{id}/members/me", s.authed(s.handleLeave()))
 	mux.Handle("GET /api/v1/rooms/{id}/messages", s.authed(s.handleMessages()))
+
+	// Team chat (chat.go).
+	mux.Handle("GET /api/v1/rooms/{id}/history", s.authed(s.handleHistory()))
+	mux.Handle("GET /api/v1/rooms/{id}/threads/{root}", s.authed(s.handleThread()))
+	mux.Handle("POST /api/v1/rooms/{id}/messages", s.authed(s.handlePostMessage()))
+	mux.Handle("PATCH /api/v1/rooms/{id}/messages/{msg}", s.authed(s.handleChangeMessage(hanashi.KindEdit)))
+	mux.Handle("DELETE /api/v1/rooms/{id}/messages/{msg}", s.authed(s.handleChangeMessage(hanashi.KindDelete)))
+	mux.Handle("PUT /api/v1/rooms/{id}/messages/{msg}/reactions/{emoji}", s.authed(s.handleChangeMessage(hanashi.KindReact)))
+	mux.Handle("DELETE /api/v1/rooms/{id}/messages/{msg}/reactions/{emoji}", s.authed(s.handleChangeMessage(hanashi.KindUnreact)))
+	mux.Handle("PUT /api/v1/rooms/{id}/read", s.authed(s.handleMarkRead()))
+	mux.Handle("PUT /api/v1/rooms/{id}/threads/{root}/read", s.authed(s.handleMarkThreadRead()))
+	mux.Handle("PUT /api/v1/rooms/{id}/threads/{root}/follow", s.authed(s.handleFollowThread(true)))
+	mux.Handle("DELETE /api/v1/rooms/{id}/threads/{root}/follow", s.authed(s.handleFollowThread(false)))
+	mux.Handle("GET /api/v1/rooms/{id}/members", s.authed(s.handleMembers()))
+	mux.Handle("GET /api/v1/unread", s.authed(s.handleUnread()))
+	mux.Handle("GET /api/v1/users", s.authed(s.handleSearchUsers()))
+	mux.Handle("POST /api/v1/direct", s.authed(s.handleDirect()))
 
 	mux.Handle("GET /api/v1/ws", s.handleWebSocket())
 	mux.Handle(apiFallback, s.handleNotFound(mux))

@@ -238,7 +238,7 @@ func (c *conn) handle(ctx context.Context, p []byte) {
 		c.client.Unsubscribe(room)
 		c.client.Push(frame(roomFrame{Type: "unsubscribed", Room: room}))
 	case "send":
-		c.send(ctx, room, f.ClientID, f.Body)
+		c.send(ctx, room, &f)
 	case "typing", "presence", "read":
 		// Ephemeral frames: never stored (signals.go).
 		c.signal(ctx, &f)
@@ -249,27 +249,30 @@ func (c *conn) handle(ctx context.Context, p []byte) {
 	}
 }
 
-// send commits a message asynchronously: the ack is queued by the hub's
-// committer once the message is durable, while this goroutine reads on.
-func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, body *string) {
+// send commits an event asynchronously (a message, or with f.Kind an
+// edit, deletion or reaction): the ack is queued by the hub's committer
+// once it is durable, while this goroutine reads on. What needs no stored
+// state is checked here, so that a refusal costs no trip to the store.
+func (c *conn) send(ctx context.Context, room hanashi.RoomID, f *inFrame) {
+	clientID := f.ClientID
 	switch {
 	case clientID == "":
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "client_id is missing"), "", room)
 		return
 	case len(clientID) > hanashi.MaxClientIDLen || !utf8.ValidString(clientID) || strings.IndexByte(clientID, 0) >= 0:
+		// Not echoed: it may not be text a client can match.
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "client_id must be at most %d bytes of text", hanashi.MaxClientIDLen), "", room)
 		return
-	case body == nil || strings.TrimSpace(*body) == "":
-		c.sendError(hanashi.Errorf(hanashi.EINVALID, "body is empty"), clientID, room)
+	}
+	post := hanashi.Post{Room: room, Author: c.user.ID, ClientID: clientID, Kind: f.Kind, Target: f.Target, Thread: f.Thread, Emoji: f.Emoji}
+	if f.Body != nil {
+		post.Body = *f.Body
+	}
+	if err := checkPost(post); err != nil {
+		c.sendError(err, clientID, room)
 		return
-	case len(*body) > hanashi.MaxBodyBytes:
-		c.sendError(hanashi.Errorf(hanashi.ETOOLARGE, "body is larger than %d bytes", hanashi.MaxBodyBytes), clientID, room)
-		return
-	case strings.IndexByte(*body, 0) >= 0:
-		// Text columns of PostgreSQL cannot hold NUL; no store may differ.
-		c.sendError(hanashi.Errorf(hanashi.EINVALID, "body contains a NUL character"), clientID, room)
-		return
-	case room <= 0:
+	}
+	if room <= 0 {
 		c.sendError(hanashi.Errorf(hanashi.ENOTFOUND, "room not found"), clientID, room)
 		return
 	}
@@ -287,7 +290,6 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, clientID string, b
 			return
 		}
 	}
-	post := hanashi.Post{Room: room, Author: c.user.ID, ClientID: clientID, Body: *body}
 	err := c.s.cfg.Hub.PostAsync(ctx, post, func(m hanashi.Message, err error) {
 		<-inflight
 		if err != nil {
