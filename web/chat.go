@@ -50,9 +50,7 @@ type messagesResponse struct {
 
 // utcMessages makes times UTC, as the WebSocket's frames have them.
 func utcMessages(msgs []hanashi.Message) []hanashi.Message {
-	if msgs == nil {
-		return []hanashi.Message{}
-	}
+	msgs = list(msgs)
 	for i := range msgs {
 		msgs[i] = utcMessage(msgs[i])
 	}
@@ -313,13 +311,7 @@ func (s *Server) handleUnread() http.Handler {
 		if err != nil {
 			return err
 		}
-		if rooms == nil {
-			rooms = []hanashi.UnreadCount{}
-		}
-		if threads == nil {
-			threads = []hanashi.UnreadThread{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms, "threads": threads})
+		writeJSON(w, http.StatusOK, map[string]any{"rooms": list(rooms), "threads": list(threads)})
 		return nil
 	})
 }
@@ -335,10 +327,7 @@ func (s *Server) handleMembers() http.Handler {
 		if err != nil {
 			return err
 		}
-		if members == nil {
-			members = []hanashi.Author{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"members": members})
+		writeJSON(w, http.StatusOK, map[string]any{"members": list(members)})
 		return nil
 	})
 }
@@ -357,10 +346,7 @@ func (s *Server) handleSearchUsers() http.Handler {
 		if err != nil {
 			return err
 		}
-		if users == nil {
-			users = []hanashi.Author{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"users": users})
+		writeJSON(w, http.StatusOK, map[string]any{"users": list(users)})
 		return nil
 	})
 }
@@ -405,4 +391,13 @@ func (s *Server) publishLink(ctx context.Context, room hanashi.Room) {
 		return
 	}
 	s.cfg.Hub.Publish(ctx, msgs) // logs its own failure
+}
+
+// list makes a nil slice an empty one, so that JSON shows [] rather than
+// null for a list with nothing in it.
+func list[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

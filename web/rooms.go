@@ -36,10 +36,7 @@ func (s *Server) handleListRooms() http.Handler {
 		if err != nil {
 			return err
 		}
-		if rooms == nil {
-			rooms = []hanashi.Room{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+		writeJSON(w, http.StatusOK, map[string]any{"rooms": list(rooms)})
 		return nil
 	})
 }
@@ -160,16 +157,13 @@ func (s *Server) handleMessages() http.Handler {
 		if err != nil {
 			return err
 		}
-		msgs := []hanashi.Message{}
+		var msgs []hanashi.Message
 		if p.Limit > 0 {
 			if msgs, err = s.cfg.Store.Messages(r.Context(), room.ID, p); err != nil {
 				return err
 			}
 		}
-		if msgs == nil {
-			msgs = []hanashi.Message{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+		writeJSON(w, http.StatusOK, map[string]any{"messages": list(msgs)})
 		return nil
 	})
 }
