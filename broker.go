@@ -7,6 +7,13 @@ import "context"
 // a broker may drop messages (a restart, a network blip) and receivers fill
 // any gap in a room's sequence from the Store.
 //
+// A message with Seq 0 is a signal (typing, presence, a read marker's
+// echo): ephemeral, never stored and never part of a room's sequence. A
+// broker carries it like any other message, unchanged and in publish order,
+// but it may drop one rather than deliver it late; receivers never fill a
+// gap for signals nor count them in a room's sequence. Room 0 is never a
+// room: hubs use it for signals addressed to nodes rather than rooms.
+//
 // Implementations are safe for concurrent use and must pass the conformance
 // suite in package brokertest.
 type Broker interface {

@@ -3,6 +3,7 @@
 package brokertest
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ func Test(t *testing.T, open func(t *testing.T) hanashi.Broker) {
 	t.Run("Unsubscribe", func(t *testing.T) { testUnsubscribe(t, open(t)) })
 	t.Run("StaleUnsubscribe", func(t *testing.T) { testStaleUnsubscribe(t, open(t)) })
 	t.Run("NoConcurrentDeliver", func(t *testing.T) { testNoConcurrentDeliver(t, open(t)) })
+	t.Run("Signals", func(t *testing.T) { testSignals(t, open(t)) })
 }
 
 // Recorder is a Subscriber that keeps what it receives. It is safe for
@@ -234,6 +236,7 @@ func TestNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
 	t.Run("UnsubscribeAcrossNodes", func(t *testing.T) { testUnsubscribeAcrossNodes(t, open) })
 	t.Run("ResubscribeAcrossNodes", func(t *testing.T) { testResubscribeAcrossNodes(t, open) })
 	t.Run("StaleUnsubscribeAcrossNodes", func(t *testing.T) { testStaleUnsubscribeAcrossNodes(t, open) })
+	t.Run("SignalsAcrossNodes", func(t *testing.T) { testSignalsAcrossNodes(t, open) })
 }
 
 func openNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) (a, b hanashi.Broker) {
@@ -405,4 +408,70 @@ func testStaleUnsubscribeAcrossNodes(t *testing.T, open func(t *testing.T) hanas
 	if n := len(old.Messages()); n != 0 {
 		t.Fatalf("replaced subscriber got %d messages", n)
 	}
+}
+
+// signal returns a signal (Seq 0) with every field a hub may use set.
+func signal(room hanashi.RoomID, n int) hanashi.Message {
+	return hanashi.Message{
+		Room: room, Kind: "typing", ClientID: "node-1", Body: strconv.Itoa(n), Child: 7,
+		Author: hanashi.Author{ID: "u1", Name: "alice", AvatarURL: "/a.png"},
+	}
+}
+
+// checkSignals checks that got is want, field by field that matters.
+func checkSignals(t *testing.T, got, want []hanashi.Message) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Room != w.Room || g.Seq != w.Seq || g.Kind != w.Kind || g.ClientID != w.ClientID ||
+			g.Body != w.Body || g.Child != w.Child || g.Author != w.Author {
+			t.Fatalf("message %d is %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// testSignals: messages with Seq 0 (signals) pass through unchanged and in
+// publish order among a room's messages, and on room 0, the nodes' channel.
+func testSignals(t *testing.T, b hanashi.Broker) {
+	closeAtEnd(t, b)
+	var r, nodes Recorder
+	if err := b.Subscribe(t.Context(), 1, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Subscribe(t.Context(), 0, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	m := msgs(1, 1, 2)
+	want := []hanashi.Message{signal(1, 1), m[0], signal(1, 2), signal(1, 3), m[1], signal(1, 4)}
+	if err := b.Publish(t.Context(), want[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range want[3:] {
+		if err := b.Publish(t.Context(), []hanashi.Message{x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkSignals(t, r.WaitFor(t, len(want)), want)
+	if err := b.Publish(t.Context(), []hanashi.Message{signal(0, 9)}); err != nil {
+		t.Fatal(err)
+	}
+	checkSignals(t, nodes.WaitFor(t, 1), []hanashi.Message{signal(0, 9)})
+}
+
+// testSignalsAcrossNodes: signals reach the other node unchanged and in
+// order, on a room's channel and on room 0.
+func testSignalsAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
+	a, b := openNodes(t, open)
+	var r, nodes Recorder
+	subscribe(t, b, 1, &r)
+	subscribe(t, b, 0, &nodes)
+	m := msgs(1, 1, 1)
+	want := []hanashi.Message{signal(1, 1), m[0], signal(1, 2)}
+	publish(t, a, want)
+	publish(t, a, []hanashi.Message{signal(0, 3)})
+	checkSignals(t, r.WaitFor(t, len(want)), want)
+	checkSignals(t, nodes.WaitFor(t, 1), []hanashi.Message{signal(0, 3)})
 }

@@ -36,8 +36,8 @@ var manifestSets = map[string][]string{
 const placeholder = "REPLACE_ME"
 
 // defaultDrain is how long Hanashi takes to drain when
-// HANASHI_DRAIN_TIMEOUT is not set (cmd/hanashi's shutdown deadline).
-const defaultDrain = 15 * time.Second
+// HANASHI_DRAIN_TIMEOUT is not set (the default of -drain-timeout).
+const defaultDrain = 30 * time.Second
 
 func TestManifestSetsCoverEveryFile(t *testing.T) {
 	files, err := filepath.Glob("kubernetes/*.yaml")

@@ -49,6 +49,12 @@ type Client struct {
 	sub1 *sub
 	more map[hanashi.RoomID]*sub
 
+	// Signals (signal.go): whose connection this is, set once by SetUser
+	// before the client subscribes, and whether it is away (guarded by
+	// the hub's signals mutex).
+	user hanashi.UserID
+	away bool
+
 	// The channels are made when first needed: most clients never need
 	// some of them, and idle connections are many.
 	wake  chan struct{} // something was queued (Next)
@@ -125,6 +131,8 @@ type sub struct {
 	buffering bool // the backlog is still being sent: hold live messages
 	buf       []hanashi.Message
 	skip      int64 // drop live messages with seq <= skip
+	typedAt   int64 // when typing was last passed on (unix ns), for the rate limit
+	joined    bool  // counted in the user's presence (guarded by the hub's signals mutex)
 }
 
 // offer hands a live message to the subscription. r.mu is held.
@@ -338,6 +346,7 @@ func (c *Client) Close(err error) {
 	for _, s := range more {
 		s.remove()
 	}
+	c.h.closeSignals(c)
 }
 
 // remove detaches the subscription from its room and releases the room.
@@ -347,6 +356,7 @@ func (s *sub) remove() {
 	delete(s.r.subs, s)
 	s.buf = nil
 	s.r.mu.Unlock()
+	s.c.h.leaveSignals(s)
 	s.c.h.release(s.r)
 }
 
@@ -402,6 +412,7 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 		s.remove()
 		return err
 	}
+	c.h.joinSignals(ctx, s)
 
 	cursor := last
 	if after != nil {
@@ -424,6 +435,7 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	s.buffering = false
 	s.skip = cursor
 	c.Push(c.h.cfg.Encoder.Subscribed(id, r.last))
+	r.sendPresence(c)
 	return nil
 }
 

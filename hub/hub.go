@@ -5,7 +5,8 @@
 // Broker contracts and a frame encoder are all it sees.
 //
 // Lock order: Hub.mu, then room.mu, then Client.mu. Nothing that holds a
-// later lock acquires an earlier one.
+// later lock acquires an earlier one. The signals' mutex (signal.go) comes
+// before room.mu and is never held with Hub.mu.
 package hub
 
 import (
@@ -52,6 +53,8 @@ type Hub struct {
 	mu    sync.Mutex
 	rooms map[hanashi.RoomID]*room
 
+	sig signals // typing, presence and read echoes (signal.go)
+
 	posts chan *postReq
 	// closing guards stopped: once Close holds it, no post can enter the
 	// channel any more, so the committer's final drain misses nothing.
@@ -83,6 +86,7 @@ func New(cfg Config) *Hub {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	h.sig.node = hanashi.NewID()
 	go h.commit()
 	return h
 }

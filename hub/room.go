@@ -41,6 +41,7 @@ type room struct {
 	// can.
 	missed bool
 	closed bool
+	sig    *roomSignals // presence and probes (signal.go); nil until needed
 }
 
 var _ hanashi.Subscriber = (*room)(nil)
@@ -67,6 +68,7 @@ func (r *room) init() {
 		r.initErr = hanashi.Errorf(hanashi.EUNAVAILABLE, "cannot subscribe right now, try again")
 		return
 	}
+	r.h.probe(r.id) // who is present, on other nodes
 	last, err := r.h.cfg.Store.LastSeq(ctx, r.id)
 	if err != nil {
 		if hanashi.ErrorCode(err) == hanashi.EINTERNAL {
@@ -92,6 +94,11 @@ func (r *room) init() {
 func (r *room) Deliver(msgs []hanashi.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Signals (Seq 0) go straight to the subscribers: they are not
+	// part of the sequence.
+	if msgs = r.signals(msgs); len(msgs) == 0 {
+		return
+	}
 	switch {
 	case r.closed:
 	case !r.live:
@@ -107,6 +114,9 @@ func (r *room) Deliver(msgs []hanashi.Message) {
 func (r *room) Missed() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Presence claims may be lost too: ask again, but not from within
+	// the broker's delivery.
+	go r.h.probe(r.id)
 	if !r.live || r.filling {
 		r.missed = true
 		return
@@ -208,6 +218,7 @@ func (r *room) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
+	r.stopSignals()
 	if r.fillTimer != nil {
 		r.fillTimer.Stop()
 		r.fillTimer = nil

@@ -29,7 +29,9 @@
 // message of each room is kept: a receiver that then sees seq N after seq M
 // < N-1 fills the gap from the store. If one message per room still takes
 // more than half the bound, the whole queue is dropped and a resync notice
-// is published instead once Redis is back.
+// is published instead once Redis is back. Signals (messages with Seq 0,
+// see hanashi.Broker) are never sent late: those that fail to publish, or
+// that a backlog over its bound holds, are dropped.
 //
 // # Subscribing
 //

@@ -76,7 +76,9 @@ func (p *publisher) take(max int) (items []pending, resync bool) {
 }
 
 // requeue puts back what failed, in front of what was queued meanwhile.
+// Signals (Seq 0) are dropped instead: late, they would mislead.
 func (p *publisher) requeue(log *slog.Logger, failed []pending, resync bool) {
+	failed = dropSignals(failed)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queue = append(failed, p.queue...)
@@ -87,6 +89,26 @@ func (p *publisher) requeue(log *slog.Logger, failed []pending, resync bool) {
 	p.bound(log)
 }
 
+// dropSignals returns the runs without their signals (messages with Seq 0),
+// reusing runs.
+func dropSignals(runs []pending) []pending {
+	kept := runs[:0]
+	for _, r := range runs {
+		msgs := r.msgs[:0:0]
+		for _, m := range r.msgs {
+			if m.Seq != 0 {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) == len(r.msgs) {
+			kept = append(kept, r)
+		} else if len(msgs) > 0 {
+			kept = append(kept, pending{room: r.room, msgs: msgs})
+		}
+	}
+	return kept
+}
+
 func (p *publisher) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -95,9 +117,10 @@ func (p *publisher) len() int {
 
 // bound keeps the queue within max messages. Past it, only the message with
 // the highest seq of each room is kept: enough for a receiver to notice the
-// gap and read the rest from the store. If that still takes more than half
-// the bound, everything is dropped and a resync notice is due instead; the
-// half keeps the work per queued message constant. p.mu must be held.
+// gap and read the rest from the store; signals (Seq 0) are all dropped.
+// If that still takes more than half the bound, everything is dropped and a
+// resync notice is due instead; the half keeps the work per queued message
+// constant. p.mu must be held.
 func (p *publisher) bound(log *slog.Logger) {
 	if p.n <= p.max {
 		return
@@ -110,6 +133,9 @@ func (p *publisher) bound(log *slog.Logger) {
 	last := make(map[hanashi.RoomID]newest)
 	for i, e := range p.queue {
 		for _, m := range e.msgs {
+			if m.Seq == 0 {
+				continue
+			}
 			if cur, ok := last[e.room]; !ok || m.Seq >= cur.msg.Seq {
 				last[e.room] = newest{entry: i, msg: m}
 			}

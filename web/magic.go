@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -42,15 +41,6 @@ func normalEmail(s string) string {
 	return strings.ToLower(s)
 }
 
-// clientIP is the address the request came from.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // handleEmailLink sends a sign-in link. The answer is the same whether or
 // not the address has an account, and the mail goes out after the answer,
 // so neither the page nor its timing tells.
@@ -68,7 +58,7 @@ func (s *Server) handleEmailLink() http.Handler {
 			return
 		}
 		ctx := r.Context()
-		ip := clientIP(r)
+		ip := s.clientIP(r)
 		now := s.cfg.Now()
 		byEmail, byIP, err := s.cfg.Store.CountLoginTokens(ctx, email, ip, now.Add(-loginTokenLife))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +27,12 @@ type Config struct {
 	Logger *slog.Logger
 	// AllowedOrigins are origins ("https://chat.example.com") besides the
 	// server's own from which browsers may open WebSockets and send
-	// state-changing requests.
+	// state-changing requests. The origin of BaseURL is always allowed.
 	AllowedOrigins []string
+	// TrustedProxies are the addresses and CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed (proxy.go); from
+	// anybody else those headers are ignored.
+	TrustedProxies []string
 	// PingInterval is how often the server pings a WebSocket; a connection
 	// silent for 2.4 intervals is closed. Default 25s.
 	PingInterval time.Duration
@@ -65,12 +70,15 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
-	draining bool
+	draining bool // /readyz fails (Drain)
+	closing  bool // WebSockets are refused and closed (Shutdown)
 
 	baseURL   string // cfg.BaseURL without a trailing slash
 	basePath  string // its path, "" at the root
+	proxies   proxyTrust
 	providers map[string]*provider
 	stop      context.CancelFunc // ends background work
+	reads     readMarkers        // read frames waiting to be written (signals.go)
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -98,7 +106,19 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider)}
+	if base.Path != "" && !strings.HasPrefix(base.Path, "/") || base.RawPath != "" || strings.Contains(base.Path, "//") {
+		return nil, fmt.Errorf("base URL %q: its path must be a plain prefix such as /chat/", cfg.BaseURL)
+	}
+	// The public origin is the server's own, whatever Host and scheme a
+	// proxy in front passes on.
+	if origin := base.Scheme + "://" + base.Host; !slices.ContainsFunc(cfg.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
+		cfg.AllowedOrigins = append(slices.Clip(cfg.AllowedOrigins), origin)
+	}
+	proxies, err := parseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies}
 	s.baseURL = strings.TrimSuffix(base.String(), "/")
 	s.basePath = strings.TrimSuffix(base.Path, "/")
 	for _, p := range cfg.Providers {
@@ -114,25 +134,83 @@ func NewServer(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	go s.watchRevocations(ctx)
+	if cfg.Hub != nil {
+		// Read echoes from other nodes reach this one from the start.
+		cfg.Hub.StartSignals()
+	}
 	return s, nil
 }
 
+// ServeHTTP serves r. Under a path prefix (a BaseURL such as
+// https://example.com/chat/) proxies either pass the path on as it is or
+// strip the prefix, and both are common: a path under the prefix has it
+// removed, and any other path is taken as already stripped. The bare
+// prefix is redirected to the prefix with a slash, which the relative URLs
+// of the web client need.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// First of all, so that answers given before the routes (the prefix
+	// redirect here, cross-origin refusals) carry them too.
+	setSecurityHeaders(w.Header())
+	if s.basePath != "" {
+		switch p := r.URL.Path; {
+		case p == s.basePath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			target := s.basePath + "/"
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			return
+		case strings.HasPrefix(p, s.basePath+"/"):
+			r2 := new(http.Request)
+			*r2 = *r
+			r2.URL = new(url.URL)
+			*r2.URL = *r.URL
+			r2.URL.Path = p[len(s.basePath):]
+			r2.URL.RawPath = ""
+			r = r2
+		}
+	}
 	s.handler.ServeHTTP(w, r)
 }
 
+// Drain starts a drain: from now on /readyz answers 503 "draining", so
+// that load balancers and Kubernetes send new clients elsewhere, while
+// everything else, WebSockets included, is served as before until
+// Shutdown. Between the two the caller waits a grace period long enough
+// for the load balancers to notice (see run in cmd/hanashi).
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
 // Shutdown closes every WebSocket with 1001 (going away: resume elsewhere)
-// and waits until they are gone or ctx ends. New upgrades are refused.
-// http.Server.Shutdown does not see hijacked connections; this does.
+// and waits until they are gone or ctx ends. New upgrades are refused and
+// /readyz fails. http.Server.Shutdown does not see hijacked connections;
+// this does. Sends still in flight are the hub's to finish: close it
+// first (hub.Close), so that each is committed and acknowledged, or
+// refused with an error frame, before its connection closes.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	s.mu.Lock()
 	s.draining = true
+	s.closing = true
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	if len(conns) > 0 {
+		// The last acks may still be queued (hub.Close has just queued
+		// them), and closing drops what is queued: give the writers a
+		// few of their periods to put them on the wire. A client that
+		// misses an ack all the same sends again after reconnecting, and
+		// gets the stored message's ack.
+		select {
+		case <-time.After(ackFlushWait):
+		case <-ctx.Done():
+		}
+	}
 	for _, c := range conns {
 		c.closeWith(closeGoingAway, "server shutting down")
 	}
@@ -143,17 +221,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return nil
+	return s.reads.wait(ctx) // the markers the closed connections left
 }
 
-// register adds a connection unless the server is draining.
+// ackFlushWait is how long Shutdown lets the writers flush before it
+// closes the WebSockets: four periods of the event loop's flushers
+// (wsflush_linux.go), which write a busy connection once a period.
+const ackFlushWait = 100 * time.Millisecond
+
+// register adds a connection unless the server is shutting down.
 func (s *Server) register(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.draining {
+	if s.closing {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	c.client.SetUser(c.user.ID) // presence and read echoes (signals.go)
 	return true
 }
 
@@ -161,6 +245,7 @@ func (s *Server) unregister(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.reads.closed(s, c) // write the read markers it left waiting
 }
 
 // closeSession closes every WebSocket of a session with 4001.
@@ -274,25 +359,32 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		// Avatars may come from the sign-in provider or Gravatar: any https
-		// image, and nothing else from elsewhere.
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
 	})
 }
 
-// sameOrigin reports whether origin is the origin the request was sent to.
-func sameOrigin(r *http.Request, origin string) bool {
+// setSecurityHeaders sets the headers every response carries, error pages
+// and refusals included (web/csp_test.go).
+func setSecurityHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	// Avatars may come from the sign-in provider or Gravatar: any https
+	// image, and nothing else from elsewhere.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+}
+
+// sameOrigin reports whether origin is the origin the request was sent to:
+// its Host, and its scheme as secure tells it (behind a trusted proxy, the
+// scheme the client used).
+func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if s.secure(r) {
 		scheme = "https"
 	}
 	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)
@@ -300,7 +392,7 @@ func sameOrigin(r *http.Request, origin string) bool {
 
 // originAllowed reports whether a browser on origin may use this server.
 func (s *Server) originAllowed(r *http.Request, origin string) bool {
-	if sameOrigin(r, origin) {
+	if s.sameOrigin(r, origin) {
 		return true
 	}
 	for _, o := range s.cfg.AllowedOrigins {

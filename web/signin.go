@@ -18,11 +18,6 @@ const (
 	authCookieName    = "hanashi_auth"
 )
 
-// secure reports whether the request came over TLS.
-func (s *Server) secure(r *http.Request) bool {
-	return r.TLS != nil
-}
-
 func (s *Server) cookieName(r *http.Request, name string) string {
 	if s.secure(r) {
 		return "__Host-" + name
@@ -30,13 +25,14 @@ func (s *Server) cookieName(r *http.Request, name string) string {
 	return name
 }
 
-// cookie returns a cookie for this server: HttpOnly, SameSite=Lax, Path=/,
-// Secure over TLS. A negative life deletes it.
+// cookie returns a cookie for this server: HttpOnly, SameSite=Lax,
+// Secure over HTTPS (see secure), with the path of cookiePath. A negative
+// life deletes it.
 func (s *Server) cookie(r *http.Request, name, value string, life time.Duration) *http.Cookie {
 	c := &http.Cookie{
 		Name:     s.cookieName(r, name),
 		Value:    value,
-		Path:     "/",
+		Path:     s.cookiePath(r),
 		HttpOnly: true,
 		Secure:   s.secure(r),
 		SameSite: http.SameSiteLaxMode,
@@ -47,6 +43,19 @@ func (s *Server) cookie(r *http.Request, name, value string, life time.Duration)
 		c.MaxAge = int(life.Seconds())
 	}
 	return c
+}
+
+// cookiePath is the server's path prefix ("/chat/" under
+// https://example.com/chat/), so that other applications on the same host
+// are not sent Hanashi's cookies. Over HTTPS it is "/" all the same: the
+// __Host- prefix, which keeps sibling subdomains from planting a session
+// cookie, requires Path=/, and that protection is worth more than the
+// path's, which is no security boundary within one origin.
+func (s *Server) cookiePath(r *http.Request) string {
+	if s.secure(r) {
+		return "/"
+	}
+	return s.basePath + "/"
 }
 
 // signIn ends every sign-in: it finds or makes the user of the identity,

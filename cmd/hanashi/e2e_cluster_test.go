@@ -143,7 +143,8 @@ func (f *e2eFollower) follow(ctx context.Context, node *e2eServer) error {
 			return err
 		}
 		switch fr.Type {
-		case "subscribed":
+		case "subscribed", "typing", "presence", "read":
+			// Ephemeral signals are not the stream under test.
 		case "message":
 			f.add(fr)
 		case "error":

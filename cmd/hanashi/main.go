@@ -31,8 +31,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first SIGTERM or SIGINT starts the drain; a second one kills
+	// the process, for whoever cannot wait.
+	ctx, stop := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		signal.Stop(sigs)
+		stop(stopSignal{sig})
+	}()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hanashi:", err)
 		os.Exit(1)
@@ -58,6 +66,16 @@ type config struct {
 	Node        string
 	Log         string // "text" or "json"
 	CPUProfile  string // file to write a CPU profile to, for performance work
+
+	// TLS and the network in front (tls.go, docs/operations.md).
+	TLSCert, TLSKey string   // PEM files: serve HTTPS
+	ACMEHosts       []string // or get certificates for these by ACME
+	ACMECache       string   // ACME account and certificates; default DATA/acme
+	HTTPAddr        string   // plain-HTTP listener redirecting to HTTPS; "" for none
+	TrustedProxies  []string // addresses and CIDRs whose X-Forwarded-* are believed
+	// The drain on SIGTERM: /readyz fails for DrainGrace before the
+	// listener closes, and the whole drain ends within DrainTimeout.
+	DrainGrace, DrainTimeout time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -69,7 +87,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	host, _ := os.Hostname()
 	var cfg config
-	var origins, admins string
+	var origins, admins, acmeHosts, trustedProxies string
 	fs := flag.NewFlagSet("hanashi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (HANASHI_ADDR)")
@@ -91,6 +109,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate chain: serve HTTPS and HTTP/2 on -addr (HANASHI_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "PEM private key of -tls-cert (HANASHI_TLS_KEY)")
+	fs.StringVar(&acmeHosts, "acme-hosts", env("ACME_HOSTS", ""), "comma-separated host names to get certificates for by ACME, instead of -tls-cert (HANASHI_ACME_HOSTS)")
+	fs.StringVar(&cfg.ACMECache, "acme-cache", env("ACME_CACHE", ""), "directory keeping the ACME account and certificates (HANASHI_ACME_CACHE; default DATA/acme)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("HTTP_ADDR", ""), "plain-HTTP listen address, e.g. :80, that redirects to HTTPS and answers ACME challenges; needs TLS (HANASHI_HTTP_ADDR)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (HANASHI_TRUSTED_PROXIES)")
+	grace, err := time.ParseDuration(env("DRAIN_GRACE", "5s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_DRAIN_GRACE must be a duration such as 5s")
+	}
+	drainTimeout, err := time.ParseDuration(env("DRAIN_TIMEOUT", "30s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_DRAIN_TIMEOUT must be a duration such as 30s")
+	}
+	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hanashi [flags]          serve\n"+
 			"       hanashi migrate [flags]  bring the database schema up to date and exit\n\n"+
@@ -121,8 +155,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			cfg.Admins = append(cfg.Admins, a)
 		}
 	}
+	cfg.ACMEHosts = splitList(acmeHosts)
+	cfg.TrustedProxies = splitList(trustedProxies)
+	switch {
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		return cfg, fmt.Errorf("-tls-cert and -tls-key go together")
+	case cfg.TLSCert != "" && len(cfg.ACMEHosts) > 0:
+		return cfg, fmt.Errorf("-tls-cert and -acme-hosts exclude each other: certificates come from files or from ACME")
+	case cfg.HTTPAddr != "" && cfg.TLSCert == "" && len(cfg.ACMEHosts) == 0:
+		return cfg, fmt.Errorf("-http-addr redirects to HTTPS: it needs -tls-cert or -acme-hosts")
+	case cfg.DrainGrace < 0 || cfg.DrainTimeout <= 0 || cfg.DrainGrace >= cfg.DrainTimeout:
+		return cfg, fmt.Errorf("-drain-grace (%v) must be at least 0 and shorter than -drain-timeout (%v)", cfg.DrainGrace, cfg.DrainTimeout)
+	}
+	if cfg.ACMECache == "" {
+		cfg.ACMECache = filepath.Join(cfg.DataDir, "acme")
+	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL(cfg.Addr)
+		if cfg.TLSCert != "" || len(cfg.ACMEHosts) > 0 {
+			cfg.BaseURL = defaultTLSBaseURL(cfg.Addr, cfg.ACMEHosts)
+		}
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -135,9 +187,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return cfg, nil
 }
 
-// run starts the server and serves until ctx is cancelled, then drains:
-// WebSockets are told to go away (1001), in-flight sends are committed,
-// and the store is closed.
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
+	var list []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			list = append(list, v)
+		}
+	}
+	return list
+}
+
+// run starts the server and serves until ctx is cancelled, then drains
+// (see the end of run, and docs/operations.md): /readyz fails, the
+// listeners close after a grace period, sends in flight are committed and
+// acknowledged, WebSockets are told to go away (1001), and the store is
+// closed, all within cfg.DrainTimeout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -197,13 +262,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv, err := web.NewServer(web.Config{
 		Store: store, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
 		BaseURL: cfg.BaseURL, Providers: provs, Mailer: mailSender,
-		NoGuests: !cfg.Guests, Admins: cfg.Admins, Avatars: avatars,
+		NoGuests: !cfg.Guests, Admins: cfg.Admins, Avatars: avatars, TrustedProxies: cfg.TrustedProxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, store, broker) },
 	})
 	if err != nil {
 		return err
 	}
 
+	serverTLS, err := newServerTLS(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -214,31 +283,99 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("serving", "url", "http://"+ln.Addr().String())
-	fmt.Fprintf(stdout, "Hanashi is serving on http://%s\n", ln.Addr())
+	servers := []*http.Server{httpSrv}
+	serveErr := make(chan error, 2)
+	scheme := "http"
+	if serverTLS == nil {
+		go func() { serveErr <- httpSrv.Serve(ln) }()
+	} else {
+		// ServeTLS adds h2 to the ALPN protocols: HTTP/2 for browsers.
+		scheme = "https"
+		httpSrv.TLSConfig = serverTLS.config
+		go func() { serveErr <- httpSrv.ServeTLS(ln, "", "") }()
+	}
+	if cfg.HTTPAddr != "" {
+		redirect, err := serverTLS.redirectHandler(cfg.BaseURL, srv)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		plain := &http.Server{Handler: redirect, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpSrv.ErrorLog}
+		servers = append(servers, plain)
+		go func() { serveErr <- plain.Serve(hln) }()
+		log.Info("redirecting to https", "addr", hln.Addr().String())
+	}
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "base_url", cfg.BaseURL)
+	fmt.Fprintf(stdout, "Hanashi is serving on %s://%s\n", scheme, ln.Addr())
 
 	select {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+
+	// The drain. Everything below ends by the deadline, whatever hangs.
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
-	if err := httpSrv.Shutdown(shutCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	// 1. Readiness fails at once, so load balancers stop sending clients,
+	// while this node serves on through the grace period they need to
+	// notice.
+	srv.Drain()
+	grace := drainGrace(ctx, cfg.DrainGrace)
+	log.Info("draining", "cause", context.Cause(ctx), "grace", grace, "timeout", cfg.DrainTimeout)
+	select {
+	case <-time.After(grace):
+	case err := <-serveErr:
+		log.Warn("serving ended during the grace period", "err", err)
 	}
-	if err := srv.Shutdown(shutCtx); err != nil {
-		log.Warn("websocket shutdown", "err", err)
-	}
+	// 2. New connections are refused; requests in progress finish.
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		for _, hs := range servers {
+			if err := hs.Shutdown(shutCtx); err != nil {
+				log.Warn("http shutdown", "err", err)
+			}
+		}
+	}()
+	// 3. Sends already received are committed and acknowledged; any
+	// that arrive from now on are refused with an error frame
+	// ("unavailable"), to be sent again on another node.
 	if err := h.Close(shutCtx); err != nil {
 		log.Warn("committing the last sends", "err", err)
 	}
+	// 4. WebSockets close with 1001: clients resume on another node.
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("websocket shutdown", "err", err)
+	}
+	<-httpDone
 	log.Info("stopped")
 	return nil
 }
+
+// drainGrace is how long a drain that ctx's end started keeps serving
+// with /readyz failing. The grace is for load balancers, and SIGTERM is
+// what orchestrators send (Kubernetes, systemd, docker stop); SIGINT is
+// somebody pressing Ctrl-C, who wants the process gone now, cleanly, and
+// has no load balancer to wait for.
+func drainGrace(ctx context.Context, grace time.Duration) time.Duration {
+	var sig stopSignal
+	if errors.As(context.Cause(ctx), &sig) && sig.Signal == os.Interrupt {
+		return 0
+	}
+	return grace
+}
+
+// stopSignal is the cause of the end of run's context when a signal
+// ended it.
+type stopSignal struct{ os.Signal }
+
+func (s stopSignal) Error() string { return s.Signal.String() + " received" }
 
 // openStore opens PostgreSQL when a database URL is configured and the
 // SQLite file in the data directory otherwise, bringing its schema up to

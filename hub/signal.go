@@ -1,0 +1,730 @@
+package hub
+
+// Signals: typing, presence and the echo of read markers (docs/protocol.md,
+// "Read markers, typing and presence"). They are ephemeral: never stored,
+// never numbered, not part of a resume. They travel over the Broker as
+// messages with Seq 0 (see hanashi.Broker) and a kind of their own, so they
+// need no second channel between nodes; a room hands them to its
+// subscribers as ready frames without touching its sequence state, and a
+// node with no subscribers for the room never sees them.
+//
+// # Presence
+//
+// A connection is online from the moment the web layer names its user
+// (SetUser) until it says it is away (SetPresence), and back; a user's
+// state on a node is the best of their connections there (online > away >
+// offline). In a room, each node claims the state of its users who have a
+// connection subscribed to the room: a node publishes a claim when a user's
+// first connection there subscribes the room, when the user's state on the
+// node changes, and "offline" when the user's last connection there leaves
+// the room or closes. The state the room's subscribers see is the best
+// claim of any node, and they get a frame whenever it changes (except the
+// user's own connections: one's own state, or typing, is no news). Scope: a
+// user whose connections on two nodes subscribe different rooms is seen in
+// each room with the state of the connections on the nodes that subscribe
+// it.
+//
+// Claims are soft state, so that a node that dies, or a claim lost on the
+// way, cannot leave a user online for ever: every node repeats its claims
+// for each room every refreshInterval (as one message listing all of them,
+// which replaces what it claimed before), and a claim not repeated within
+// claimTTL expires. When a room starts on a node, and after the broker
+// reports lost messages, the node publishes a probe; the other nodes answer
+// with their claims, debounced, so a new subscriber learns who is there.
+//
+// # Wire
+//
+// Every signal carries the publishing node's id in ClientID. On a room's
+// channel: kindTyping (Author is typing), kindPresence (Author's state on
+// the node is Body), kindClaims (Body is the JSON list of the node's claims
+// in the room) and kindProbe. On room 0, the nodes' channel: kindRead
+// (Author.ID's read marker in room Child is now Body, a decimal seq).
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+)
+
+// TypingInterval is how often one connection's typing in one room is
+// passed on; more frequent typing signals are dropped.
+const TypingInterval = 2 * time.Second
+
+const (
+	nodeRoom        hanashi.RoomID = 0 // the channel of signals to nodes
+	probeDelay                     = 50 * time.Millisecond
+	refreshInterval                = 30 * time.Second
+	claimTTL                       = 3*refreshInterval + 5*time.Second
+)
+
+// The kinds of signals (Message.Kind of a message with Seq 0).
+const (
+	kindTyping   hanashi.Kind = "typing"
+	kindPresence hanashi.Kind = "presence"
+	kindClaims   hanashi.Kind = "presence-claims"
+	kindProbe    hanashi.Kind = "presence-probe"
+	kindRead     hanashi.Kind = "read"
+)
+
+// Presence is a connection's or a user's state.
+type Presence int8
+
+// The states, ordered: a user's state is the greatest of their
+// connections'.
+const (
+	Offline Presence = iota
+	Away
+	Online
+)
+
+func (p Presence) String() string {
+	switch p {
+	case Online:
+		return "online"
+	case Away:
+		return "away"
+	}
+	return "offline"
+}
+
+func parsePresence(s string) Presence {
+	switch s {
+	case "online":
+		return Online
+	case "away":
+		return Away
+	}
+	return Offline
+}
+
+// SignalEncoder makes the frames of signals. The hub uses it when its
+// Encoder implements it, and delivers no signals otherwise.
+type SignalEncoder interface {
+	Typing(room hanashi.RoomID, user hanashi.Author) []byte
+	Presence(room hanashi.RoomID, user hanashi.Author, state Presence) []byte
+	Read(room hanashi.RoomID, seq int64) []byte
+}
+
+// signals is the hub's part of presence and read echoes. Lock order:
+// signals.mu before room.mu before Client.mu. A room never takes
+// signals.mu, so claims can be published (and, with a broker that delivers
+// in Publish, delivered to this node's rooms) with it held, which keeps
+// one node's claims in order.
+type signals struct {
+	node    string // this hub's id in every signal; set by New
+	once    sync.Once
+	started atomic.Bool
+
+	mu    sync.Mutex
+	users map[hanashi.UserID]*nodeUser
+}
+
+// nodeUser is what this node knows of a user with connections here.
+type nodeUser struct {
+	author    hanashi.Author
+	hasAuthor bool
+	clients   []*Client
+	// rooms counts, per room, the user's subscriptions on this node that
+	// have joined (see sub.joined): a claim stands in each room it holds.
+	rooms map[hanashi.RoomID]int32
+	state Presence // best of clients, as last claimed
+}
+
+func (u *nodeUser) best() Presence {
+	p := Offline
+	for _, c := range u.clients {
+		if !c.away {
+			return Online
+		}
+		p = Away
+	}
+	return p
+}
+
+// StartSignals starts what presence and read echoes need on this node: the
+// subscription to the nodes' channel and the refreshing of claims. It
+// returns at once and does the work only once; SetUser calls it too.
+func (h *Hub) StartSignals() {
+	h.sig.once.Do(func() {
+		h.sig.started.Store(true)
+		go h.runSignals()
+	})
+}
+
+func (h *Hub) runSignals() {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := h.cfg.Broker.Subscribe(ctx, nodeRoom, nodeSubscriber{h})
+		cancel()
+		if err == nil {
+			break
+		}
+		h.log.Warn("subscribing to the nodes' signals failed; retrying", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-h.stop:
+			return
+		}
+	}
+	t := time.NewTicker(refreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			h.refreshClaims()
+			h.expireClaims(time.Now())
+		case <-h.stop:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			h.cfg.Broker.Unsubscribe(ctx, nodeRoom, nodeSubscriber{h})
+			cancel()
+			return
+		}
+	}
+}
+
+// publishSignals hands signals to the broker; a failure only loses them.
+func (h *Hub) publishSignals(msgs ...hanashi.Message) {
+	if err := h.cfg.Broker.Publish(context.Background(), msgs); err != nil {
+		h.log.Debug("publishing signals failed", "err", err)
+	}
+}
+
+// SetUser names the user whose connection c is, which makes the connection
+// online. Call it once, before the client subscribes, and not concurrently
+// with other calls on c; later calls do nothing.
+func (c *Client) SetUser(id hanashi.UserID) {
+	h := c.h
+	h.StartSignals()
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	if c.user != "" || id == "" {
+		return
+	}
+	c.user = id
+	if h.sig.users == nil {
+		h.sig.users = make(map[hanashi.UserID]*nodeUser)
+	}
+	u := h.sig.users[id]
+	if u == nil {
+		u = &nodeUser{author: hanashi.Author{ID: id}}
+		h.sig.users[id] = u
+	}
+	u.clients = append(u.clients, c)
+	h.updateStateLocked(u)
+}
+
+// SetPresence sets the connection's state: Online or Away.
+func (c *Client) SetPresence(p Presence) {
+	h := c.h
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	c.away = p != Online
+	if u := h.sig.users[c.user]; u != nil {
+		h.updateStateLocked(u)
+	}
+}
+
+// updateStateLocked claims u's state in u's rooms if it changed.
+// h.sig.mu must be held.
+func (h *Hub) updateStateLocked(u *nodeUser) {
+	p := u.best()
+	if p == u.state {
+		return
+	}
+	u.state = p
+	if len(u.rooms) == 0 {
+		return
+	}
+	msgs := make([]hanashi.Message, 0, len(u.rooms))
+	for room := range u.rooms {
+		msgs = append(msgs, h.claimMessage(room, u.author, p))
+	}
+	h.publishSignals(msgs...)
+}
+
+func (h *Hub) claimMessage(room hanashi.RoomID, a hanashi.Author, p Presence) hanashi.Message {
+	return hanashi.Message{Room: room, Kind: kindPresence, Author: a, Body: p.String(), ClientID: h.sig.node}
+}
+
+// author returns the user's name and avatar for signal frames, read from
+// the store once per user while they have connections on this node.
+func (h *Hub) author(ctx context.Context, id hanashi.UserID) hanashi.Author {
+	h.sig.mu.Lock()
+	if u := h.sig.users[id]; u != nil && u.hasAuthor {
+		a := u.author
+		h.sig.mu.Unlock()
+		return a
+	}
+	h.sig.mu.Unlock()
+	usr, err := h.cfg.Store.User(ctx, id)
+	if err != nil {
+		h.log.Warn("reading a user for signals failed", "user", id, "err", err)
+		return hanashi.Author{ID: id}
+	}
+	a := hanashi.Author{ID: usr.ID, Name: usr.Name, AvatarURL: usr.AvatarURL}
+	h.sig.mu.Lock()
+	if u := h.sig.users[id]; u != nil {
+		u.author, u.hasAuthor = a, true
+	}
+	h.sig.mu.Unlock()
+	return a
+}
+
+// joinSignals makes s's user present in s's room, once s is attached: the
+// first such subscription of the user on this node claims their state.
+func (h *Hub) joinSignals(ctx context.Context, s *sub) {
+	c := s.c
+	if c.user == "" {
+		return
+	}
+	a := h.author(ctx, c.user)
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	u := h.sig.users[c.user]
+	c.mu.Lock()
+	attached := c.subLocked(s.r.id) == s
+	c.mu.Unlock()
+	if u == nil || !attached {
+		return // already removed: leaveSignals has nothing to undo
+	}
+	s.joined = true
+	if u.rooms == nil {
+		u.rooms = make(map[hanashi.RoomID]int32)
+	}
+	u.rooms[s.r.id]++
+	if u.rooms[s.r.id] == 1 {
+		h.publishSignals(h.claimMessage(s.r.id, a, u.state))
+	}
+}
+
+// leaveSignals undoes joinSignals when s is removed.
+func (h *Hub) leaveSignals(s *sub) {
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	if !s.joined {
+		return
+	}
+	s.joined = false
+	u := h.sig.users[s.c.user]
+	if u == nil {
+		return
+	}
+	u.rooms[s.r.id]--
+	if u.rooms[s.r.id] <= 0 {
+		delete(u.rooms, s.r.id)
+		h.publishSignals(h.claimMessage(s.r.id, u.author, Offline))
+	}
+}
+
+// closeSignals forgets a closed client; its subscriptions are gone
+// already. It may run more than once.
+func (h *Hub) closeSignals(c *Client) {
+	if c.user == "" {
+		return
+	}
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	u := h.sig.users[c.user]
+	if u == nil {
+		return
+	}
+	for i, x := range u.clients {
+		if x == c {
+			u.clients = append(u.clients[:i], u.clients[i+1:]...)
+			break
+		}
+	}
+	if len(u.clients) > 0 {
+		h.updateStateLocked(u)
+		return
+	}
+	for room := range u.rooms { // none, unless a subscription leaked
+		h.publishSignals(h.claimMessage(room, u.author, Offline))
+	}
+	delete(h.sig.users, c.user)
+}
+
+// Typing tells the subscribers of room, on every node, that c's user is
+// typing there, at most once per TypingInterval for c and room; the others
+// are dropped. c must be subscribed to room, which has checked that its
+// user may read it.
+func (c *Client) Typing(ctx context.Context, room hanashi.RoomID) error {
+	c.mu.Lock()
+	s := c.subLocked(room)
+	c.mu.Unlock()
+	if s == nil {
+		return hanashi.Errorf(hanashi.EINVALID, "subscribe to room %d before typing in it", room)
+	}
+	now := time.Now().UnixNano()
+	s.r.mu.Lock()
+	pass := s.typedAt == 0 || now-s.typedAt >= int64(TypingInterval)
+	if pass {
+		s.typedAt = now
+	}
+	s.r.mu.Unlock()
+	if !pass || c.user == "" {
+		return nil
+	}
+	a := c.h.author(ctx, c.user)
+	c.h.publishSignals(hanashi.Message{Room: room, Kind: kindTyping, Author: a, ClientID: c.h.sig.node})
+	return nil
+}
+
+// Subscribed reports whether c is subscribed to room.
+func (c *Client) Subscribed(room hanashi.RoomID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.subLocked(room) != nil
+}
+
+// Read tells user's connections, on every node, except the one given
+// (nil for none), that the user's read marker in room is now seq.
+func (h *Hub) Read(user hanashi.UserID, room hanashi.RoomID, seq int64, except *Client) {
+	h.deliverRead(user, room, seq, except)
+	h.publishSignals(hanashi.Message{
+		Room: nodeRoom, Kind: kindRead, Author: hanashi.Author{ID: user},
+		Child: room, Body: strconv.FormatInt(seq, 10), ClientID: h.sig.node,
+	})
+}
+
+func (h *Hub) deliverRead(user hanashi.UserID, room hanashi.RoomID, seq int64, except *Client) {
+	enc, ok := h.cfg.Encoder.(SignalEncoder)
+	if !ok {
+		return
+	}
+	var frame []byte
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	u := h.sig.users[user]
+	if u == nil {
+		return
+	}
+	for _, c := range u.clients {
+		if c != except {
+			if frame == nil {
+				frame = enc.Read(room, seq)
+			}
+			c.pushSignal(frame)
+		}
+	}
+}
+
+// pushSignal queues a signal's frame unless the queue is more than half
+// full: a signal is not worth closing a slow client for, nor taking the
+// room that its messages need.
+func (c *Client) pushSignal(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil || c.size+len(frame) > c.h.cfg.QueueBytes/2 {
+		return
+	}
+	c.enqueueLocked(frame)
+}
+
+// nodeSubscriber receives the nodes' channel.
+type nodeSubscriber struct{ h *Hub }
+
+func (n nodeSubscriber) Deliver(msgs []hanashi.Message) {
+	for _, m := range msgs {
+		if m.Seq != 0 || m.ClientID == n.h.sig.node || m.Kind != kindRead {
+			continue // this node delivered its own already
+		}
+		seq, err := strconv.ParseInt(m.Body, 10, 64)
+		if err != nil || m.Author.ID == "" {
+			continue
+		}
+		n.h.deliverRead(m.Author.ID, m.Child, seq, nil)
+	}
+}
+
+// Missed does nothing: lost echoes stay lost, as signals may.
+func (nodeSubscriber) Missed() {}
+
+// probe asks the other nodes for their claims in room.
+func (h *Hub) probe(room hanashi.RoomID) {
+	if h.sig.started.Load() {
+		h.publishSignals(hanashi.Message{Room: room, Kind: kindProbe, ClientID: h.sig.node})
+	}
+}
+
+// wireClaim is one entry of a kindClaims signal.
+type wireClaim struct {
+	User  hanashi.Author `json:"user"`
+	State string         `json:"state"`
+}
+
+// publishClaims publishes this node's claims in each of rooms, all of them
+// in one message per room; nil means every room with one.
+func (h *Hub) publishClaims(rooms map[hanashi.RoomID]bool) {
+	h.sig.mu.Lock()
+	defer h.sig.mu.Unlock()
+	lists := make(map[hanashi.RoomID][]wireClaim)
+	for _, u := range h.sig.users {
+		for room := range u.rooms {
+			if rooms == nil || rooms[room] {
+				lists[room] = append(lists[room], wireClaim{User: u.author, State: u.state.String()})
+			}
+		}
+	}
+	for room, list := range lists {
+		body, err := json.Marshal(list)
+		if err != nil {
+			continue // strings only: cannot fail
+		}
+		h.publishSignals(hanashi.Message{Room: room, Kind: kindClaims, Body: string(body), ClientID: h.sig.node})
+	}
+}
+
+func (h *Hub) refreshClaims() { h.publishClaims(nil) }
+
+// expireClaims drops, in every room of this node, the claims not repeated
+// within claimTTL.
+func (h *Hub) expireClaims(now time.Time) {
+	h.mu.Lock()
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.sig != nil && !r.closed {
+			r.expire(now)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// roomSignals is a room's presence on this node: every node's claims for
+// the users present in it. Guarded by room.mu; nil until needed.
+type roomSignals struct {
+	users  map[hanashi.UserID]*roomUser
+	answer *time.Timer // a probe's answer is due
+}
+
+type roomUser struct {
+	author hanashi.Author
+	claims []claim // one per node
+}
+
+type claim struct {
+	node  string
+	state Presence
+	at    time.Time
+}
+
+func (ru *roomUser) state() Presence {
+	p := Offline
+	for _, c := range ru.claims {
+		p = max(p, c.state)
+	}
+	return p
+}
+
+// signals handles the signals among msgs and returns the rest, without
+// copying when there are none. r.mu must be held.
+func (r *room) signals(msgs []hanashi.Message) []hanashi.Message {
+	n := 0
+	for _, m := range msgs {
+		if m.Seq == 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return msgs
+	}
+	var rest []hanashi.Message
+	if n < len(msgs) {
+		rest = make([]hanashi.Message, 0, len(msgs)-n)
+	}
+	now := time.Now()
+	for _, m := range msgs {
+		if m.Seq != 0 {
+			rest = append(rest, m)
+			continue
+		}
+		if r.closed {
+			continue
+		}
+		switch m.Kind {
+		case kindTyping:
+			r.typing(m.Author)
+		case kindPresence:
+			r.setClaim(m.ClientID, m.Author, parsePresence(m.Body), now)
+		case kindClaims:
+			var list []wireClaim
+			if json.Unmarshal([]byte(m.Body), &list) == nil {
+				r.replaceClaims(m.ClientID, list, now)
+			}
+		case kindProbe:
+			if m.ClientID != r.h.sig.node && len(r.subs) > 0 {
+				r.answerProbe()
+			}
+		}
+	}
+	return rest
+}
+
+func (r *room) sigState() *roomSignals {
+	if r.sig == nil {
+		r.sig = &roomSignals{users: make(map[hanashi.UserID]*roomUser)}
+	}
+	return r.sig
+}
+
+// typing hands a typing frame to the subscribers other than the typist's
+// own connections.
+func (r *room) typing(a hanashi.Author) {
+	enc, ok := r.h.cfg.Encoder.(SignalEncoder)
+	if !ok {
+		return
+	}
+	var frame []byte
+	for s := range r.subs {
+		if s.c.user != a.ID {
+			if frame == nil {
+				frame = enc.Typing(r.id, a)
+			}
+			s.c.pushSignal(frame)
+		}
+	}
+}
+
+// setClaim records node's claim for a's user and tells the subscribers
+// when the user's state in the room changes. r.mu must be held.
+func (r *room) setClaim(node string, a hanashi.Author, p Presence, now time.Time) {
+	if a.ID == "" {
+		return
+	}
+	sig := r.sigState()
+	ru := sig.users[a.ID]
+	if ru == nil {
+		if p == Offline {
+			return
+		}
+		ru = &roomUser{author: a}
+		sig.users[a.ID] = ru
+	}
+	before := ru.state()
+	if a.Name != "" {
+		ru.author = a
+	}
+	i := 0
+	for i < len(ru.claims) && ru.claims[i].node != node {
+		i++
+	}
+	switch {
+	case p == Offline && i < len(ru.claims):
+		ru.claims = append(ru.claims[:i], ru.claims[i+1:]...)
+	case p == Offline:
+	case i < len(ru.claims):
+		ru.claims[i] = claim{node: node, state: p, at: now}
+	default:
+		ru.claims = append(ru.claims, claim{node: node, state: p, at: now})
+	}
+	r.changed(ru, before)
+}
+
+// changed tells the subscribers of ru's state if it is not before, and
+// forgets ru once nobody claims them.
+func (r *room) changed(ru *roomUser, before Presence) {
+	after := ru.state()
+	if len(ru.claims) == 0 {
+		delete(r.sig.users, ru.author.ID)
+	}
+	if after == before {
+		return
+	}
+	enc, ok := r.h.cfg.Encoder.(SignalEncoder)
+	if !ok || len(r.subs) == 0 {
+		return
+	}
+	var frame []byte
+	for s := range r.subs {
+		if s.c.user != ru.author.ID { // one's own state is no news
+			if frame == nil {
+				frame = enc.Presence(r.id, ru.author, after)
+			}
+			s.c.pushSignal(frame)
+		}
+	}
+}
+
+// replaceClaims makes list all that node claims in the room.
+func (r *room) replaceClaims(node string, list []wireClaim, now time.Time) {
+	listed := make(map[hanashi.UserID]bool, len(list))
+	for _, c := range list {
+		listed[c.User.ID] = true
+	}
+	if r.sig != nil {
+		for id, ru := range r.sig.users {
+			if !listed[id] {
+				r.setClaim(node, ru.author, Offline, now)
+			}
+		}
+	}
+	for _, c := range list {
+		r.setClaim(node, c.User, parsePresence(c.State), now)
+	}
+}
+
+// expire drops the claims older than claimTTL. r.mu must be held.
+func (r *room) expire(now time.Time) {
+	for _, ru := range r.sig.users {
+		before := ru.state()
+		kept := ru.claims[:0]
+		for _, c := range ru.claims {
+			if now.Sub(c.at) <= claimTTL {
+				kept = append(kept, c)
+			}
+		}
+		ru.claims = kept
+		r.changed(ru, before)
+	}
+}
+
+// answerProbe publishes this node's claims in the room after probeDelay,
+// so that the probes of several nodes starting the room at once get one
+// answer. r.mu must be held.
+func (r *room) answerProbe() {
+	sig := r.sigState()
+	if sig.answer != nil {
+		return
+	}
+	sig.answer = time.AfterFunc(probeDelay, func() {
+		r.mu.Lock()
+		r.sig.answer = nil
+		closed := r.closed
+		r.mu.Unlock()
+		if !closed {
+			r.h.publishClaims(map[hanashi.RoomID]bool{r.id: true})
+		}
+	})
+}
+
+// sendPresence queues for c the state of every user present in the room.
+// r.mu must be held.
+func (r *room) sendPresence(c *Client) {
+	enc, ok := r.h.cfg.Encoder.(SignalEncoder)
+	if !ok || r.sig == nil {
+		return
+	}
+	for _, ru := range r.sig.users {
+		if p := ru.state(); p != Offline && ru.author.ID != c.user {
+			c.pushSignal(enc.Presence(r.id, ru.author, p))
+		}
+	}
+}
+
+// stopSignals ends the room's timers. r.mu must be held.
+func (r *room) stopSignals() {
+	if r.sig != nil && r.sig.answer != nil {
+		r.sig.answer.Stop()
+		r.sig.answer = nil
+	}
+}
