@@ -41,6 +41,9 @@ type Client struct {
 	h      *Hub
 	err    error
 	frames [][]byte
+	// endAfter, once set by CloseAfterQueued, ends the client as soon as
+	// the writer has taken what is queued; nothing more is queued.
+	endAfter error
 
 	ready func()   // see NewClient; nil when the writer waits in Next
 	spare [][]byte // the previous batch, reused once the writer is done
@@ -156,7 +159,7 @@ func (s *sub) offer(m hanashi.Message, frame []byte) {
 func (c *Client) Push(frame []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
+	if c.err != nil || c.endAfter != nil {
 		return false
 	}
 	if c.size > 0 && c.size+len(frame) > c.h.cfg.QueueBytes {
@@ -175,6 +178,10 @@ func (c *Client) pushWait(ctx context.Context, frame []byte) error {
 		if c.err != nil {
 			c.mu.Unlock()
 			return c.err
+		}
+		if c.endAfter != nil {
+			c.mu.Unlock()
+			return c.endAfter
 		}
 		if c.size == 0 || c.size+len(frame) <= c.h.cfg.QueueBytes/2 {
 			c.enqueueLocked(frame)
@@ -269,13 +276,18 @@ func (c *Client) Take() ([][]byte, error) {
 	}
 	c.spare = batch
 	c.size = 0
-	space := c.space
+	space, end := c.space, c.endAfter
 	c.mu.Unlock()
 	if space != nil {
 		select {
 		case space <- struct{}{}:
 		default:
 		}
+	}
+	if end != nil {
+		// The last frames are the writer's now; it writes them before it
+		// finds the error and sends its close frame.
+		c.Close(end)
 	}
 	return batch, nil
 }
@@ -347,6 +359,25 @@ func (c *Client) Close(err error) {
 		s.remove()
 	}
 	c.h.closeSignals(c)
+}
+
+// CloseAfterQueued is Close for a client whose queued frames must still
+// reach the writer, such as the last acks when the server shuts down:
+// nothing more is queued from now on, and the client closes (with err, or
+// ErrClosed when nil) once the writer has taken what is queued, so that
+// the writer puts those frames on the wire before it learns of the end.
+func (c *Client) CloseAfterQueued(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	c.mu.Lock()
+	if c.err == nil && c.endAfter == nil && len(c.frames) > 0 {
+		c.endAfter = err
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.Close(err)
 }
 
 // remove detaches the subscription from its room and releases the room.

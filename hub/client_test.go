@@ -234,3 +234,41 @@ func BenchmarkGroupCommit(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
 }
+
+// CloseAfterQueued lets the writer take what is queued, then ends the
+// client; nothing is queued in between. With nothing queued it ends the
+// client at once.
+func TestCloseAfterQueued(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	end := errors.New("shutting down")
+	for _, ready := range []func(){nil, func() {}} {
+		c := f.hub.NewClient(ready)
+		c.Push([]byte("ack 1"))
+		c.Push([]byte("ack 2"))
+		c.CloseAfterQueued(end)
+		if c.Push([]byte("late")) {
+			t.Fatal("Push after CloseAfterQueued queued a frame")
+		}
+		if err := c.Err(); err != nil {
+			t.Fatalf("client ended before its queue was taken: %v", err)
+		}
+		got, err := takeAll(t, c)
+		if err != nil || fmt.Sprint(got) != "[ack 1 ack 2]" {
+			t.Fatalf("Take = %q, %v; want the two acks", got, err)
+		}
+		if _, err := c.Take(); !errors.Is(err, end) {
+			t.Fatalf("Take after the queue was taken: %v, want %v", err, end)
+		}
+		select {
+		case <-c.Done():
+		default:
+			t.Fatal("Done not closed")
+		}
+
+		idle := f.hub.NewClient(ready)
+		idle.CloseAfterQueued(end)
+		if err := idle.Err(); !errors.Is(err, end) {
+			t.Fatalf("idle client: Err = %v, want %v", err, end)
+		}
+	}
+}

@@ -200,19 +200,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	if len(conns) > 0 {
-		// The last acks may still be queued (hub.Close has just queued
-		// them), and closing drops what is queued: give the writers a
-		// few of their periods to put them on the wire. A client that
-		// misses an ack all the same sends again after reconnecting, and
-		// gets the stored message's ack.
-		select {
-		case <-time.After(ackFlushWait):
-		case <-ctx.Done():
-		}
-	}
 	for _, c := range conns {
-		c.closeWith(closeGoingAway, "server shutting down")
+		// The last acks may still be queued (hub.Close has just queued
+		// them): they go out before the close frame.
+		c.closeAfterQueued(closeGoingAway, "server shutting down")
 	}
 	for _, c := range conns {
 		select {
@@ -223,11 +214,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return s.reads.wait(ctx) // the markers the closed connections left
 }
-
-// ackFlushWait is how long Shutdown lets the writers flush before it
-// closes the WebSockets: four periods of the event loop's flushers
-// (wsflush_linux.go), which write a busy connection once a period.
-const ackFlushWait = 100 * time.Millisecond
 
 // register adds a connection unless the server is shutting down.
 func (s *Server) register(c *conn) bool {

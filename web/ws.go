@@ -157,6 +157,15 @@ func (c *conn) closeWith(code int, reason string) {
 	})
 }
 
+// closeAfterQueued is closeWith for a connection whose queued frames
+// must go out first.
+func (c *conn) closeAfterQueued(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.code, c.reason = code, reason
+		c.client.CloseAfterQueued(errClosing)
+	})
+}
+
 // closeCode says which close frame to send now that the hub client has
 // ended with err: code 0 means none (the connection failed below the
 // WebSocket, nothing can be said).
