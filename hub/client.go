@@ -138,19 +138,22 @@ type sub struct {
 	joined    bool  // counted in the user's presence (guarded by the hub's signals mutex)
 }
 
-// offer hands a live message to the subscription. r.mu is held.
-func (s *sub) offer(m hanashi.Message, frame []byte) {
+// offer hands a live message to the subscription and reports whether it
+// queued the frame (rather than skipping, buffering or refusing it), for
+// the hub's delivery count. r.mu is held.
+func (s *sub) offer(m hanashi.Message, frame []byte) bool {
 	switch {
 	case m.Seq <= s.skip:
 	case s.buffering:
 		if len(s.buf) >= maxBuffered {
 			s.c.fail(ErrTooSlow)
-			return
+			return false
 		}
 		s.buf = append(s.buf, m)
 	default:
-		s.c.Push(frame)
+		return s.c.Push(frame)
 	}
+	return false
 }
 
 // Push queues a frame without waiting. When the queue is full the client
@@ -329,6 +332,9 @@ func (c *Client) failLocked(err error) {
 		return
 	}
 	c.err = err
+	if err == ErrTooSlow {
+		c.h.stats.overflows.Add(1)
+	}
 	if c.done != nil {
 		close(c.done)
 	}
@@ -384,7 +390,10 @@ func (c *Client) CloseAfterQueued(err error) {
 // Callers have already removed it from the client's map, so it runs once.
 func (s *sub) remove() {
 	s.r.mu.Lock()
-	delete(s.r.subs, s)
+	if _, ok := s.r.subs[s]; ok {
+		delete(s.r.subs, s)
+		s.c.h.stats.subscriptions.Add(-1)
+	}
 	s.buf = nil
 	s.r.mu.Unlock()
 	s.c.h.leaveSignals(s)
@@ -426,6 +435,7 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	s := &sub{c: c, r: r, buffering: true}
 	r.mu.Lock()
 	r.subs[s] = struct{}{}
+	c.h.stats.subscriptions.Add(1)
 	last := r.last
 	r.mu.Unlock()
 
@@ -449,7 +459,8 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	if after != nil {
 		cursor = max(*after, 0)
 	}
-	if err := c.sendBacklog(ctx, id, &cursor, last); err != nil {
+	replayed, err := c.sendBacklog(ctx, id, &cursor, last)
+	if err != nil {
 		c.dropSub(id, s)
 		return err
 	}
@@ -458,10 +469,13 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	defer r.mu.Unlock()
 	for _, m := range s.buf {
 		if m.Seq > cursor {
-			c.Push(c.h.cfg.Encoder.Message(m))
+			if c.Push(c.h.cfg.Encoder.Message(m)) {
+				replayed++
+			}
 			cursor = m.Seq
 		}
 	}
+	c.h.stats.resumed(after != nil, replayed)
 	s.buf = nil
 	s.buffering = false
 	s.skip = cursor
@@ -471,27 +485,29 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 }
 
 // sendBacklog queues the stored messages in (*cursor, last], advancing
-// *cursor, at the pace the client reads them.
-func (c *Client) sendBacklog(ctx context.Context, id hanashi.RoomID, cursor *int64, last int64) error {
+// *cursor, at the pace the client reads them. It returns how many it
+// queued.
+func (c *Client) sendBacklog(ctx context.Context, id hanashi.RoomID, cursor *int64, last int64) (queued int, err error) {
 	for *cursor < last {
 		msgs, err := c.h.cfg.Store.Messages(ctx, id, hanashi.Page{After: *cursor, Limit: fillPage})
 		if err != nil {
-			return err
+			return queued, err
 		}
 		if len(msgs) == 0 {
-			return nil // nothing stored up to last: the live stream covers it
+			return queued, nil // nothing stored up to last: the live stream covers it
 		}
 		for _, m := range msgs {
 			if m.Seq > last {
-				return nil
+				return queued, nil
 			}
 			if err := c.pushWait(ctx, c.h.cfg.Encoder.Message(m)); err != nil {
-				return err
+				return queued, err
 			}
+			queued++
 			*cursor = m.Seq
 		}
 	}
-	return nil
+	return queued, nil
 }
 
 // dropSub removes s if it is still the client's subscription to id.

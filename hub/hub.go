@@ -55,6 +55,8 @@ type Hub struct {
 
 	sig signals // typing, presence and read echoes (signal.go)
 
+	stats stats // counters for monitoring (stats.go)
+
 	posts chan *postReq
 	// closing guards stopped: once Close holds it, no post can enter the
 	// channel any more, so the committer's final drain misses nothing.
@@ -192,6 +194,7 @@ func (h *Hub) PostResult(ctx context.Context, p hanashi.Post) (res hanashi.PostR
 		return hanashi.PostResult{}, ctx.Err()
 	}
 	h.closing.RUnlock()
+	h.stats.received.Add(1)
 	select {
 	case <-req.done:
 		return req.res, nil
@@ -230,6 +233,7 @@ func (h *Hub) PostAsync(ctx context.Context, p hanashi.Post, done func(hanashi.M
 	}
 	select {
 	case h.posts <- req:
+		h.stats.received.Add(1)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -319,6 +323,7 @@ func (h *Hub) commit() {
 			}
 		}
 		cancel()
+		h.stats.acked.Add(uint64(len(pub))) // pub is what succeeded
 		for i, req := range batch {
 			req.finish(results[i])
 		}

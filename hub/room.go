@@ -156,9 +156,13 @@ func (r *room) deliver(m hanashi.Message) {
 		return
 	}
 	frame := r.h.cfg.Encoder.Message(m)
+	queued := 0
 	for s := range r.subs {
-		s.offer(m, frame)
+		if s.offer(m, frame) {
+			queued++
+		}
 	}
+	r.h.stats.deliveries.Add(uint64(queued))
 }
 
 // scheduleFill arranges for a read from the store after d unless one is

@@ -387,7 +387,7 @@ func (s *Server) publishLink(ctx context.Context, room hanashi.Room) {
 	defer cancel()
 	msgs, err := s.cfg.Store.Messages(ctx, room.Parent, hanashi.Page{After: room.ParentSeq - 1, Limit: 1})
 	if err != nil || len(msgs) != 1 || msgs[0].Seq != room.ParentSeq || msgs[0].Child != room.ID {
-		s.log.Error("reading a nested room's link failed", "room", room.ID, "parent", room.Parent, "seq", room.ParentSeq, "err", err)
+		s.log.ErrorContext(ctx, "reading a nested room's link failed", "room", room.ID, "parent", room.Parent, "seq", room.ParentSeq, "err", err)
 		return
 	}
 	s.cfg.Hub.Publish(ctx, msgs) // logs its own failure

@@ -62,7 +62,7 @@ func (s *Server) handleEmailLink() http.Handler {
 		now := s.cfg.Now()
 		byEmail, byIP, err := s.cfg.Store.CountLoginTokens(ctx, email, ip, now.Add(-loginTokenLife))
 		if err != nil {
-			s.log.Error("counting sign-in links failed", "err", err)
+			s.log.ErrorContext(r.Context(), "counting sign-in links failed", "err", err)
 			s.authFailed(w, r, http.StatusServiceUnavailable, "Sending a link failed. Try again later.")
 			return
 		}
@@ -79,28 +79,29 @@ func (s *Server) handleEmailLink() http.Handler {
 			ExpiresAt: now.Add(loginTokenLife),
 		})
 		if err != nil {
-			s.log.Error("storing a sign-in link failed", "err", err)
+			s.log.ErrorContext(r.Context(), "storing a sign-in link failed", "err", err)
 			s.authFailed(w, r, http.StatusServiceUnavailable, "Sending a link failed. Try again later.")
 			return
 		}
 		link := s.baseURL + "/auth/email/verify?" + url.Values{"token": {token}, "next": {next}}.Encode()
-		go s.mailLink(email, link)
+		go s.mailLink(context.WithoutCancel(ctx), email, link)
 		s.renderPage(w, http.StatusOK, "sent", pageData{Title: "Check your e-mail", Email: email})
 	})
 }
 
-// mailLink sends the link, or without a mailer (development) logs it.
-func (s *Server) mailLink(email, link string) {
+// mailLink sends the link, or without a mailer (development) logs it. ctx
+// is the request's, which it outlives, for the request id in the log.
+func (s *Server) mailLink(ctx context.Context, email, link string) {
 	if s.cfg.Mailer == nil {
-		s.log.Warn("no SMTP server configured: here is the sign-in link instead of an e-mail", "email", email, "link", link)
+		s.log.WarnContext(ctx, "no SMTP server configured: here is the sign-in link instead of an e-mail", "email", email, "link", link)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	body := "Hello,\n\nTo sign in to Hanashi, open this link within 15 minutes and press \"Sign in\":\n\n" +
 		link + "\n\nThe link works once. If you did not ask for it, ignore this e-mail.\n"
 	if err := s.cfg.Mailer.Send(ctx, email, "Your Hanashi sign-in link", body); err != nil {
-		s.log.Error("sending a sign-in link failed", "err", err)
+		s.log.ErrorContext(ctx, "sending a sign-in link failed", "err", err)
 	}
 }
 
@@ -137,7 +138,7 @@ func (s *Server) handleEmailRedeem() http.Handler {
 				s.authFailed(w, r, http.StatusBadRequest, "This sign-in link has expired or was used already. Ask for a new one.")
 				return
 			}
-			s.log.Error("redeeming a sign-in link failed", "err", err)
+			s.log.ErrorContext(r.Context(), "redeeming a sign-in link failed", "err", err)
 			s.authFailed(w, r, http.StatusServiceUnavailable, "Signing in failed. Try again later.")
 			return
 		}

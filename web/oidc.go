@@ -107,7 +107,7 @@ func (s *Server) handleOAuthLogin() http.Handler {
 		}
 		cfg, _, err := p.setup(r.Context(), s.callbackURL(p.Name))
 		if err != nil {
-			s.log.Error("sign-in provider unavailable", "provider", p.Name, "err", err)
+			s.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
 			s.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
 			return
 		}
@@ -159,7 +159,7 @@ func (s *Server) handleOAuthCallback() http.Handler {
 		}
 		cfg, verifier, err := p.setup(r.Context(), s.callbackURL(p.Name))
 		if err != nil {
-			s.log.Error("sign-in provider unavailable", "provider", p.Name, "err", err)
+			s.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
 			s.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
 			return
 		}
@@ -167,7 +167,7 @@ func (s *Server) handleOAuthCallback() http.Handler {
 		defer cancel()
 		tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
 		if err != nil {
-			s.log.Warn("sign-in: code exchange failed", "provider", p.Name, "err", err)
+			s.log.WarnContext(r.Context(), "sign-in: code exchange failed", "provider", p.Name, "err", err)
 			s.authFailed(w, r, http.StatusBadRequest, "The sign-in provider did not accept this sign-in. Start again.")
 			return
 		}
@@ -178,7 +178,7 @@ func (s *Server) handleOAuthCallback() http.Handler {
 			id, err = oidcIdentity(ctx, verifier, tok, c.Nonce)
 		}
 		if err != nil {
-			s.log.Warn("sign-in: identity refused", "provider", p.Name, "err", err)
+			s.log.WarnContext(r.Context(), "sign-in: identity refused", "provider", p.Name, "err", err)
 			s.authFailed(w, r, http.StatusBadRequest, "The sign-in could not be verified. Start again.")
 			return
 		}

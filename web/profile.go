@@ -36,7 +36,7 @@ func (s *Server) refreshAvatar(ctx context.Context, u hanashi.User) hanashi.User
 	}
 	nu, err := s.cfg.Store.UpdateProfile(ctx, u.ID, hanashi.ProfileUpdate{AvatarURL: &url})
 	if err != nil {
-		s.log.Warn("updating the avatar failed", "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "updating the avatar failed", "user", u.ID, "err", err)
 		return u
 	}
 	return nu

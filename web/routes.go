@@ -14,6 +14,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
 	mux.Handle("GET /login", s.handleLoginPage())
 	mux.Handle("GET /auth/{provider}/login", s.handleOAuthLogin())
@@ -72,5 +75,9 @@ func (s *Server) routes() http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errCrossOrigin)
 	}))
-	return s.recoverPanics(csrf.Handler(securityHeaders(mux)))
+	var routed http.Handler = mux
+	if s.cfg.Trace != nil {
+		routed = s.cfg.Trace(mux) // innermost: the mux sets r.Pattern on its request
+	}
+	return s.recoverPanics(csrf.Handler(securityHeaders(routed)))
 }

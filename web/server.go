@@ -60,6 +60,13 @@ type Config struct {
 	// reachable. /readyz answers 503 with the error while it is not. Nil
 	// means always ready.
 	Ready func(ctx context.Context) error
+	// Metrics, when set, serves GET /metrics (package metrics); nil when
+	// they are served on a listener of their own, or not at all.
+	Metrics http.Handler
+	// Trace, when set, wraps the routes (package tracing). It sees each
+	// request after the path prefix is removed, and once next returns
+	// r.Pattern is the route that served it.
+	Trace func(next http.Handler) http.Handler
 }
 
 // Server is the HTTP handler. It is safe for concurrent use.
@@ -151,6 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// First of all, so that answers given before the routes (the prefix
 	// redirect here, cross-origin refusals) carry them too.
 	setSecurityHeaders(w.Header())
+	r = withRequestID(w, r)
 	if s.basePath != "" {
 		switch p := r.URL.Path; {
 		case p == s.basePath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -335,7 +343,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
 				s.writeError(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()

@@ -69,7 +69,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, id hanashi.Ident
 			s.authFailed(w, r, http.StatusForbidden, "This account is disabled.")
 			return
 		}
-		s.log.Error("sign-in failed", "provider", id.Provider, "err", err)
+		s.log.ErrorContext(ctx, "sign-in failed", "provider", id.Provider, "err", err)
 		s.authFailed(w, r, http.StatusServiceUnavailable, "Signing in failed. Try again later.")
 		return
 	}
@@ -79,23 +79,23 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, id hanashi.Ident
 	if old, hash, _, err := s.authenticate(r); err == nil {
 		if old.Guest && old.ID != u.ID {
 			if n, err := s.cfg.Store.ClaimGuest(ctx, old.ID, u.ID); err != nil {
-				s.log.Warn("claiming guest messages failed", "guest", old.ID, "user", u.ID, "err", err)
+				s.log.WarnContext(ctx, "claiming guest messages failed", "guest", old.ID, "user", u.ID, "err", err)
 			} else if n > 0 {
-				s.log.Info("guest messages claimed", "guest", old.ID, "user", u.ID, "messages", n)
+				s.log.InfoContext(ctx, "guest messages claimed", "guest", old.ID, "user", u.ID, "messages", n)
 			}
 		}
 		if err := s.cfg.Store.DeleteSession(ctx, hash); err != nil {
-			s.log.Warn("ending the previous session failed", "err", err)
+			s.log.WarnContext(ctx, "ending the previous session failed", "err", err)
 		}
 		s.closeSession(hash)
 	}
 	token, err := s.newSession(ctx, u.ID)
 	if err != nil {
-		s.log.Error("creating a session failed", "err", err)
+		s.log.ErrorContext(ctx, "creating a session failed", "err", err)
 		s.authFailed(w, r, http.StatusServiceUnavailable, "Signing in failed. Try again later.")
 		return
 	}
-	s.log.Info("signed in", "user", u.ID, "provider", id.Provider)
+	s.log.InfoContext(ctx, "signed in", "user", u.ID, "provider", id.Provider)
 	http.SetCookie(w, s.cookie(r, sessionCookieName, token, hanashi.SessionLifetime))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.basePath+safeNext(next), http.StatusSeeOther)
@@ -156,7 +156,7 @@ func (s *Server) handleDisableUser() http.Handler {
 		if err := s.cfg.Store.SetDisabled(r.Context(), id, req.Disabled); err != nil {
 			return err
 		}
-		s.log.Info("user disabled", "user", id, "disabled", req.Disabled, "by", userFrom(r.Context()).ID)
+		s.log.InfoContext(r.Context(), "user disabled", "user", id, "disabled", req.Disabled, "by", userFrom(r.Context()).ID)
 		writeJSON(w, http.StatusOK, map[string]any{"disabled": req.Disabled})
 		return nil
 	})

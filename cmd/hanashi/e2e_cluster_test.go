@@ -143,8 +143,7 @@ func (f *e2eFollower) follow(ctx context.Context, node *e2eServer) error {
 			return err
 		}
 		switch fr.Type {
-		case "subscribed", "typing", "presence", "read":
-			// Ephemeral signals are not the stream under test.
+		case "subscribed":
 		case "message":
 			f.add(fr)
 		case "error":

@@ -28,7 +28,7 @@ func waitSignal(t *testing.T, c *e2eConn, what, typ string, room int64, user, st
 	deadline := time.Now().Add(e2eTimeout)
 	var seen []string
 	for {
-		f, err := c.read(time.Until(deadline))
+		f, err := c.readAny(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("%s: %v; frames before: %q", what, err, seen)
 		}

@@ -24,15 +24,25 @@ import (
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/metrics"
 	"github.com/hanashi-chat/hanashi/postgres"
 	"github.com/hanashi-chat/hanashi/redis"
 	"github.com/hanashi-chat/hanashi/sqlite"
+	"github.com/hanashi-chat/hanashi/tracing"
 	"github.com/hanashi-chat/hanashi/web"
 )
 
 func main() {
-	// The first SIGTERM or SIGINT starts the drain; a second one kills
-	// the process, for whoever cannot wait.
+	if err := run(signalContext(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hanashi:", err)
+		os.Exit(1)
+	}
+}
+
+// signalContext ends at the first SIGTERM or SIGINT, which starts the
+// drain, with the signal as its cause (stopSignal); a second signal kills
+// the process, for whoever cannot wait.
+func signalContext() context.Context {
 	ctx, stop := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -41,10 +51,7 @@ func main() {
 		signal.Stop(sigs)
 		stop(stopSignal{sig})
 	}()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "hanashi:", err)
-		os.Exit(1)
-	}
+	return ctx
 }
 
 // config is everything run needs to know, from flags and HANASHI_*
@@ -66,6 +73,7 @@ type config struct {
 	Node        string
 	Log         string // "text" or "json"
 	CPUProfile  string // file to write a CPU profile to, for performance work
+	MetricsAddr string // a listener of its own for /metrics; "" serves it on Addr
 
 	// TLS and the network in front (tls.go, docs/operations.md).
 	TLSCert, TLSKey string   // PEM files: serve HTTPS
@@ -109,6 +117,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of a separate plain-HTTP listener for Prometheus's /metrics, e.g. 127.0.0.1:9090; without it /metrics is served on -addr (HANASHI_METRICS_ADDR)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate chain: serve HTTPS and HTTP/2 on -addr (HANASHI_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "PEM private key of -tls-cert (HANASHI_TLS_KEY)")
 	fs.StringVar(&acmeHosts, "acme-hosts", env("ACME_HOSTS", ""), "comma-separated host names to get certificates for by ACME, instead of -tls-cert (HANASHI_ACME_HOSTS)")
@@ -215,7 +224,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Log == "json" {
 		handler = slog.NewJSONHandler(stderr, nil)
 	}
-	log := slog.New(handler).With("node", cfg.Node)
+	// Records logged with a request's context carry its request_id.
+	log := slog.New(web.LogHandler(handler)).With("node", cfg.Node)
 
 	if cfg.Command == "migrate" {
 		return migrate(ctx, cfg, log)
@@ -238,6 +248,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer broker.Close()
 
+	// Metrics and traces see the store and the broker through decorators;
+	// the readiness check and Close use them directly.
+	tracer, err := tracing.Start(ctx, getenv, cfg.Node)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("sending the last traces", "err", err)
+		}
+	}()
+	if tracer != nil {
+		log.Info("tracing", "exporter", "otlp/http")
+	}
+	mets := metrics.New()
+	observedStore := tracer.Store(mets.Store(store))
+	observedBroker := tracer.Broker(mets.Broker(broker))
+	var metricsOnMain http.Handler
+	if cfg.MetricsAddr == "" {
+		metricsOnMain = mets.Handler()
+	}
+
 	provs, err := providers(cfg.OIDC, getenv)
 	if err != nil {
 		return err
@@ -258,9 +292,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer avatars.Close()
 
-	h := hub.New(hub.Config{Store: store, Broker: broker, Encoder: web.Encoder{}, Logger: log})
+	h := hub.New(hub.Config{Store: observedStore, Broker: observedBroker, Encoder: web.Encoder{}, Logger: log})
 	srv, err := web.NewServer(web.Config{
-		Store: store, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
+		Store: observedStore, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
+		Metrics: metricsOnMain, Trace: tracer.Middleware,
 		BaseURL: cfg.BaseURL, Providers: provs, Mailer: mailSender,
 		NoGuests: !cfg.Guests, Admins: cfg.Admins, Avatars: avatars, TrustedProxies: cfg.TrustedProxies,
 		Ready: func(ctx context.Context) error { return ready(ctx, store, broker) },
@@ -268,6 +303,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	mets.Watch(h, srv)
 
 	serverTLS, err := newServerTLS(cfg)
 	if err != nil {
@@ -281,10 +317,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn), // with the node
 	}
 	servers := []*http.Server{httpSrv}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	scheme := "http"
 	if serverTLS == nil {
 		go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -309,6 +345,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		servers = append(servers, plain)
 		go func() { serveErr <- plain.Serve(hln) }()
 		log.Info("redirecting to https", "addr", hln.Addr().String())
+	}
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mets.Handler())
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpSrv.ErrorLog}
+		servers = append(servers, ms)
+		go func() { serveErr <- ms.Serve(mln) }()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "base_url", cfg.BaseURL)
 	fmt.Fprintf(stdout, "Hanashi is serving on %s://%s\n", scheme, ln.Addr())

@@ -14,7 +14,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,11 +22,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,9 +46,7 @@ func e2eServe() int {
 		fmt.Fprintf(os.Stderr, "HANASHI_TEST_ARGS: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(signalContext(), args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "run: %v\n", err)
 		return 1
 	}
@@ -571,9 +566,24 @@ func (c *e2eConn) subscribeAfter(room, after int64) error {
 	return c.write(map[string]any{"type": "subscribe", "room": room, "after": after})
 }
 
-// read returns the next frame, failing after timeout. A close from the
+// read returns the next frame that is not an ephemeral signal (typing,
+// presence, read: see readAny), failing after timeout. A close from the
 // server comes back as a *websocket.CloseError.
 func (c *e2eConn) read(timeout time.Duration) (e2eFrame, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		f, err := c.readAny(time.Until(deadline))
+		switch {
+		case err != nil:
+			return f, err
+		case f.Type != "typing" && f.Type != "presence" && f.Type != "read":
+			return f, nil
+		}
+	}
+}
+
+// readAny returns the next frame, whatever it is.
+func (c *e2eConn) readAny(timeout time.Duration) (e2eFrame, error) {
 	c.c.SetReadDeadline(time.Now().Add(timeout))
 	typ, b, err := c.c.ReadMessage()
 	if err != nil {

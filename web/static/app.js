@@ -109,7 +109,7 @@ const state = {
   away: false, // what we last told the server
   parked: false, // the page is in the back/forward cache: no socket
   idleTimer: 0,
-  lastTyping: 0, // when the last typing frame went out
+  lastTyping: new Map(), // room id -> when its last typing frame went out
   generation: 0, // bumped on sign-out so stale callbacks do nothing
 };
 
@@ -1893,8 +1893,8 @@ function typed(room) {
   active();
   if (room === null || room === undefined || !state.live) return;
   const now = Date.now();
-  if (now - state.lastTyping < TYPING_EVERY) return;
-  state.lastTyping = now;
+  if (now - (state.lastTyping.get(room) || 0) < TYPING_EVERY) return;
+  state.lastTyping.set(room, now);
   wsSend({ type: "typing", room });
 }
 
