@@ -375,6 +375,21 @@ func (c *Client) Typing(ctx context.Context, room hanashi.RoomID) error {
 	return nil
 }
 
+// TypingEnded tells c's rate limit of typing signals in room that the user
+// has sent a message there: the typing notice ends where it arrives, so
+// typing again is passed on at once.
+func (c *Client) TypingEnded(room hanashi.RoomID) {
+	c.mu.Lock()
+	s := c.subLocked(room)
+	c.mu.Unlock()
+	if s == nil {
+		return
+	}
+	s.r.mu.Lock()
+	s.typedAt = 0
+	s.r.mu.Unlock()
+}
+
 // Subscribed reports whether c is subscribed to room.
 func (c *Client) Subscribed(room hanashi.RoomID) bool {
 	c.mu.Lock()

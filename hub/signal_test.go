@@ -331,3 +331,20 @@ func TestSignalsLeaveSequenceAndSlowClients(t *testing.T) {
 	}
 	expect(t, bob, fmt.Sprintf("m %d 1", room))
 }
+
+// A message ends the typing notice where it arrives, so the sender's next
+// typing signal in that room passes the rate limit at once.
+func TestTypingEndedByMessage(t *testing.T) {
+	f := newSigFixture(t, "alice", "bob")
+	h := f.hub(t, inmem.NewBroker())
+	alice, bob := f.client(t, h, "alice"), f.client(t, h, "bob")
+	frames(t, alice)
+	frames(t, bob)
+	room := f.room.ID
+	alice.Typing(t.Context(), room)
+	alice.Typing(t.Context(), room) // within the interval: dropped
+	expect(t, bob, fmt.Sprintf("t %d alice", room))
+	alice.TypingEnded(room)
+	alice.Typing(t.Context(), room)
+	expect(t, bob, fmt.Sprintf("t %d alice", room))
+}

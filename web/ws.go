@@ -285,6 +285,9 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, f *inFrame) {
 		c.sendError(hanashi.Errorf(hanashi.ENOTFOUND, "room not found"), clientID, room)
 		return
 	}
+	if post.Kind == "" || post.Kind == hanashi.KindMessage {
+		c.client.TypingEnded(room)
+	}
 	// Only the reading goroutine sends; the callbacks only release.
 	if c.inflight == nil {
 		c.inflight = make(chan struct{}, maxInflight)

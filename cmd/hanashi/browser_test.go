@@ -219,7 +219,8 @@ func browserStartServerWith(t *testing.T, addr, dataDir string, deadline time.Ti
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &browserServer{cancel: cancel, done: make(chan error, 1), log: new(syncBuffer)}
-	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir}, flags...)
+	// No load balancer waits on this server's readiness: stop at once.
+	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir, "-drain-grace", "0s"}, flags...)
 	getenv := func(k string) string { return env[k] } // only what the test says, whatever the environment
 	go func() { s.done <- run(ctx, args, getenv, s.log, s.log) }()
 	t.Cleanup(func() {
@@ -321,7 +322,7 @@ func browserOpen(t *testing.T, chromium, name string, deadline time.Time) *brows
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		// Tests reach loopback only: other host names (a Gravatar
 		// avatar, say) fail at once, without a DNS query.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost"),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 800),
 	}

@@ -1799,6 +1799,9 @@ function sendFrame(p) {
 // queueSend shows a message (or with thread, a reply) as pending and sends
 // it now, or as soon as the socket is back.
 function queueSend(room, body, thread) {
+  // A message ends the typing notice where it arrives: typing again
+  // announces itself at once.
+  state.lastTyping.delete(room);
   const p = { room, client_id: newClientID(), body, at: new Date().toISOString() };
   if (thread) p.thread = thread;
   state.pending.set(p.client_id, p);
