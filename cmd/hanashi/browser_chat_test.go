@@ -303,6 +303,7 @@ func TestBrowserTeamChat(t *testing.T) {
 		}
 		bob.poll(t, "alice online", dot("online"))
 		alice.poll(t, "bob online", strings.ReplaceAll(dot("online"), `"alice"`, `"bob"`))
+		bob.poll(t, "bob sees himself online", strings.ReplaceAll(dot("online"), `"alice"`, `"bob"`))
 		// A while without input: away.
 		browserEval[any](t, alice, `window.hanashiDebug.idle()`)
 		bob.poll(t, "alice away", dot("away"))

@@ -868,7 +868,9 @@ function renderMembers() {
       const li = document.createElement("li");
       li.className = "member";
       li.dataset.userId = m.id;
-      const presence = state.presence.get(m.id) || "offline";
+      // Nobody is told of their own presence: this page is it.
+      const self = state.me && m.id === state.me.id;
+      const presence = self ? (state.away ? "away" : "online") : state.presence.get(m.id) || "offline";
       li.dataset.presence = presence;
       const dot = document.createElement("span");
       dot.className = "presence";
