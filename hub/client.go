@@ -68,7 +68,7 @@ type Client struct {
 // maxKeptBatch bounds the slices of frames a client keeps for reuse
 // between batches, so that a burst does not stay pinned to a connection
 // that then goes idle.
-const maxKeptBatch = 256
+const maxKeptBatch = 32
 
 // NewClient returns a client with an empty queue.
 //

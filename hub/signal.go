@@ -525,6 +525,18 @@ type roomSignals struct {
 type roomUser struct {
 	author hanashi.Author
 	claims []claim // one per node
+	// frame is the presence frame of the user's state when it was last
+	// told, shared by every subscriber that is told it.
+	frame      []byte
+	frameState Presence
+}
+
+// presenceFrame returns the frame of ru's state p, encoded once per change.
+func (ru *roomUser) presenceFrame(enc SignalEncoder, room hanashi.RoomID, p Presence) []byte {
+	if ru.frame == nil || ru.frameState != p {
+		ru.frame, ru.frameState = enc.Presence(room, ru.author, p), p
+	}
+	return ru.frame
 }
 
 type claim struct {
@@ -659,13 +671,9 @@ func (r *room) changed(ru *roomUser, before Presence) {
 	if !ok || len(r.subs) == 0 {
 		return
 	}
-	var frame []byte
 	for s := range r.subs {
 		if s.c.user != ru.author.ID { // one's own state is no news
-			if frame == nil {
-				frame = enc.Presence(r.id, ru.author, after)
-			}
-			s.c.pushSignal(frame)
+			s.c.pushSignal(ru.presenceFrame(enc, r.id, after))
 		}
 	}
 }
@@ -731,7 +739,7 @@ func (r *room) sendPresence(c *Client) {
 	}
 	for _, ru := range r.sig.users {
 		if p := ru.state(); p != Offline && ru.author.ID != c.user {
-			c.pushSignal(enc.Presence(r.id, ru.author, p))
+			c.pushSignal(ru.presenceFrame(enc, r.id, p))
 		}
 	}
 }
