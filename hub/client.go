@@ -295,6 +295,19 @@ func (c *Client) Take() ([][]byte, error) {
 	return batch, nil
 }
 
+// Trim lets go of the slices the client keeps for reuse between batches,
+// except one holding queued frames. A writer calls it now and then, so
+// that a connection gone idle does not pin the slices of its last burst
+// (a new subscriber's presence frames, say).
+func (c *Client) Trim() {
+	c.mu.Lock()
+	if len(c.frames) == 0 {
+		c.frames = nil
+	}
+	c.spare = nil
+	c.mu.Unlock()
+}
+
 // Done is closed when the client has failed or been closed; Err says why.
 func (c *Client) Done() <-chan struct{} {
 	c.mu.Lock()

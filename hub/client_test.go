@@ -272,3 +272,27 @@ func TestCloseAfterQueued(t *testing.T) {
 		}
 	}
 }
+
+// Trim keeps what is queued and the client works on after it.
+func TestTrim(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	c := f.hub.NewClient(func() {})
+	defer c.Close(nil)
+	for i := range 40 {
+		c.Push(fmt.Appendf(nil, "burst %d", i))
+	}
+	if got, err := takeAll(t, c); err != nil || len(got) != 40 {
+		t.Fatalf("Take = %d frames, %v; want 40", len(got), err)
+	}
+	c.Push([]byte("queued"))
+	c.Trim()
+	c.Push([]byte("after"))
+	if got, err := takeAll(t, c); err != nil || fmt.Sprint(got) != "[queued after]" {
+		t.Fatalf("Take after Trim = %q, %v; want the queued frame and the next", got, err)
+	}
+	c.Trim()
+	c.Push([]byte("again"))
+	if got, err := takeAll(t, c); err != nil || fmt.Sprint(got) != "[again]" {
+		t.Fatalf("Take = %q, %v", got, err)
+	}
+}

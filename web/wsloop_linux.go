@@ -654,5 +654,7 @@ func (c *conn) sweep(now int64) {
 	case now >= ev.nextPing:
 		c.client.Push(pingFrame)
 		ev.nextPing = now + ping
+	default:
+		c.client.Trim() // idle connections keep no slices of old bursts
 	}
 }
