@@ -74,19 +74,12 @@ func utcMessage(m hanashi.Message) hanashi.Message {
 // folded in.
 func (s *Server) handleHistory() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		room, err := s.visibleRoom(r)
+		viewer := userFrom(r.Context()).ID
+		msgs, err := s.roomPage(r, func(ctx context.Context, room hanashi.RoomID, p hanashi.Page) ([]hanashi.Message, error) {
+			return s.cfg.Store.History(ctx, room, viewer, p)
+		})
 		if err != nil {
 			return err
-		}
-		p, err := parsePage(r, room.LastSeq)
-		if err != nil {
-			return err
-		}
-		var msgs []hanashi.Message
-		if p.Limit > 0 {
-			if msgs, err = s.cfg.Store.History(r.Context(), room.ID, userFrom(r.Context()).ID, p); err != nil {
-				return err
-			}
 		}
 		writeJSON(w, http.StatusOK, messagesResponse{utcMessages(msgs)})
 		return nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -149,23 +150,27 @@ func (s *Server) handleLeave() http.Handler {
 // handleMessages pages a room's history by sequence number.
 func (s *Server) handleMessages() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		room, err := s.visibleRoom(r)
+		msgs, err := s.roomPage(r, s.cfg.Store.Messages)
 		if err != nil {
 			return err
-		}
-		p, err := parsePage(r, room.LastSeq)
-		if err != nil {
-			return err
-		}
-		var msgs []hanashi.Message
-		if p.Limit > 0 {
-			if msgs, err = s.cfg.Store.Messages(r.Context(), room.ID, p); err != nil {
-				return err
-			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"messages": list(msgs)})
 		return nil
 	})
+}
+
+// roomPage reads the page of the request's query (parsePage) from the
+// {id} room, which must be visible to the caller, with read.
+func (s *Server) roomPage(r *http.Request, read func(context.Context, hanashi.RoomID, hanashi.Page) ([]hanashi.Message, error)) ([]hanashi.Message, error) {
+	room, err := s.visibleRoom(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePage(r, room.LastSeq)
+	if err != nil || p.Limit <= 0 {
+		return nil, err
+	}
+	return read(r.Context(), room.ID, p)
 }
 
 // parsePage reads after, before and limit. With neither cursor it is the
