@@ -4,17 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
-	"github.com/hanashi-chat/hanashi/hub"
-	"github.com/hanashi-chat/hanashi/inmem"
-	"github.com/hanashi-chat/hanashi/sqlite"
-	"github.com/hanashi-chat/hanashi/web"
 	"github.com/hanashi-chat/hanashi/websocket"
 )
 
@@ -111,39 +105,16 @@ type sigServer struct {
 
 func startSignalServer(t *testing.T) *sigServer {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store := &writeCounter{Store: db}
-	h := hub.New(hub.Config{Store: store, Broker: inmem.NewBroker(), Encoder: web.Encoder{}})
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := web.NewServer(web.Config{Store: store, Hub: h, BaseURL: "http://" + ts.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Shutdown(context.Background())
-		h.Close(context.Background())
+	var store *writeCounter
+	ws := startWSWith(t, "loop", 0, 0, func(db hanashi.Store) hanashi.Store {
+		store = &writeCounter{Store: db}
+		return store
 	})
-	s := &sigServer{wsServer: &wsServer{t: t, ts: ts, srv: srv, hub: h, mode: "loop"}, store: store}
+	s := &sigServer{wsServer: ws, store: store}
 	var g struct {
 		User  hanashi.User `json:"user"`
 		Token string       `json:"token"`
 	}
-	s.api("POST", "/api/v1/guests", `{"name":"alice"}`, &g)
-	s.token, s.user = g.Token, g.User.ID
-	var r struct {
-		Room struct {
-			ID int64 `json:"id"`
-		} `json:"room"`
-	}
-	s.api("POST", "/api/v1/rooms", `{"name":"general"}`, &r)
-	s.room = r.Room.ID
 	bob := *s.wsServer
 	bob.token = ""
 	bob.api("POST", "/api/v1/guests", `{"name":"bob"}`, &g)

@@ -53,11 +53,21 @@ type wsServer struct {
 // interval; queue, if not zero, the hub's queue bound.
 func startWS(t testing.TB, mode string, ping time.Duration, queue int) *wsServer {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
+	return startWSWith(t, mode, ping, queue, nil)
+}
+
+// startWSWith is startWS with the store wrapped by wrap, unless it is nil.
+func startWSWith(t testing.TB, mode string, ping time.Duration, queue int, wrap func(hanashi.Store) hanashi.Store) *wsServer {
+	t.Helper()
+	sdb, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { sdb.Close() })
+	var db hanashi.Store = sdb
+	if wrap != nil {
+		db = wrap(db)
+	}
 	h := hub.New(hub.Config{Store: db, Broker: inmem.NewBroker(), Encoder: web.Encoder{}, QueueBytes: queue})
 	ts := httptest.NewUnstartedServer(nil)
 	if mode == "goroutines" {
