@@ -160,7 +160,7 @@ type drainFollower struct {
 }
 
 func (f *drainFollower) run(ctx context.Context, a, b *e2eServer) {
-	err := f.followOne(ctx, a)
+	err := f.follow(ctx, a)
 	if ctx.Err() != nil {
 		return
 	}
@@ -174,43 +174,9 @@ func (f *drainFollower) run(ctx context.Context, a, b *e2eServer) {
 	}
 	f.closeMu.Unlock()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		f.followOne(ctx, b)
+		f.follow(ctx, b)
 		if ctx.Err() == nil {
 			time.Sleep(time.Duration(min(attempt, 10)) * 10 * time.Millisecond) // reconnect backoff
-		}
-	}
-}
-
-// followOne reads the room on one connection until it breaks or ctx
-// ends, as e2eFollower.follow does, passing over the ephemeral frames
-// (presence, typing, read markers) that come with a subscription.
-func (f *drainFollower) followOne(ctx context.Context, node *e2eServer) error {
-	c, err := node.dialWS(f.token)
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { c.c.Close() })
-	defer stop()
-	defer c.c.Close()
-	if err := c.subscribeAfter(f.room, f.last()); err != nil {
-		return err
-	}
-	for {
-		fr, err := c.read(time.Hour)
-		if err != nil {
-			return err
-		}
-		switch fr.Type {
-		case "subscribed", "presence", "typing", "read":
-		case "message":
-			f.add(fr)
-		case "error":
-			if fr.Code == "unavailable" {
-				return fmt.Errorf("%s", fr) // try again
-			}
-			f.fail(fmt.Errorf("error frame %s", fr))
-		default:
-			f.fail(fmt.Errorf("unexpected frame %s", fr))
 		}
 	}
 }
