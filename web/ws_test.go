@@ -503,7 +503,10 @@ func TestWebSocketShutdown(t *testing.T) {
 func TestWebSocketSlowConsumer(t *testing.T) {
 	for _, mode := range wsModes {
 		t.Run(mode, func(t *testing.T) {
-			s := startWS(t, mode, 0, 64<<10)
+			// A queue of 32 frames: the healthy subscriber is paced by
+			// the flusher and, on a loaded machine, by its own reads;
+			// it must not overflow while the stalled one does.
+			s := startWS(t, mode, 0, 256<<10)
 			stalled := s.dial(func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				if err == nil {
