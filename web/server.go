@@ -77,6 +77,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	live     sync.WaitGroup // the registered connections, until torn down
 	draining bool // /readyz fails (Drain)
 	closing  bool // WebSockets are refused and closed (Shutdown)
 
@@ -213,12 +214,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// them): they go out before the close frame.
 		c.closeAfterQueued(closeGoingAway, "server shutting down")
 	}
-	for _, c := range conns {
-		select {
-		case <-c.finished:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	gone := make(chan struct{})
+	go func() {
+		s.live.Wait()
+		close(gone)
+	}()
+	select {
+	case <-gone:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	return s.reads.wait(ctx) // the markers the closed connections left
 }
@@ -231,15 +235,22 @@ func (s *Server) register(c *conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.live.Add(1)
 	c.client.SetUser(c.user.ID) // presence and read echoes (signals.go)
 	return true
 }
 
+// unregister is the last step of a connection's teardown: Shutdown waits
+// for it.
 func (s *Server) unregister(c *conn) {
 	s.mu.Lock()
+	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
 	s.reads.closed(s, c) // write the read markers it left waiting
+	if ok {
+		s.live.Done()
+	}
 }
 
 // closeSession closes every WebSocket of a session with 4001.
@@ -247,7 +258,7 @@ func (s *Server) closeSession(tokenHash []byte) {
 	s.mu.Lock()
 	var found []*conn
 	for c := range s.conns {
-		if string(c.tokenHash) == string(tokenHash) {
+		if string(c.tokenHash[:]) == string(tokenHash) {
 			found = append(found, c)
 		}
 	}

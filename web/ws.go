@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net"
@@ -52,9 +53,8 @@ type conn struct {
 	nc        net.Conn
 	client    *hub.Client
 	user      connUser
-	tokenHash []byte
-	inflight  chan struct{} // semaphore of uncommitted sends, made by the first send
-	finished  chan struct{} // everything is torn down
+	tokenHash [sha256.Size]byte // of the session: closeSession finds it
+	inflight  chan struct{}     // semaphore of uncommitted sends, made by the first send
 
 	closeOnce sync.Once
 	code      int // close code sent to the peer, set once by closeWith
@@ -105,12 +105,11 @@ func (s *Server) handleWebSocket() http.Handler {
 		}
 		tc, _ := nc.(*net.TCPConn) // plain TCP: the event loop can serve it
 		c := &conn{
-			s:         s,
-			nc:        nc,
-			user:      connUser{ID: u.ID},
-			tokenHash: hash,
-			finished:  make(chan struct{}),
+			s:    s,
+			nc:   nc,
+			user: connUser{ID: u.ID},
 		}
+		copy(c.tokenHash[:], hash)
 		// The hub client exists before the connection is registered, so
 		// that Shutdown and closeSession can always close it.
 		loop := tc != nil && c.prepareLoop(tc)
@@ -346,7 +345,6 @@ func (x clientContext) Err() error {
 
 // serve runs the connection until it closes.
 func (c *conn) serve() {
-	defer close(c.finished)
 	defer c.s.unregister(c)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -595,7 +595,6 @@ func (c *conn) teardown() {
 	c.nc.Close()
 	c.client.Close(nil)
 	c.s.unregister(c)
-	close(c.finished)
 }
 
 // sweeper pings the connections, and closes those that went silent and

@@ -45,7 +45,7 @@ func BenchmarkFlush(b *testing.B) {
 		rc, _ := nc.(*net.TCPConn).SyscallConn()
 		var fd int
 		rc.Control(func(p uintptr) { fd = int(p) })
-		c := &conn{s: s, nc: nc, finished: make(chan struct{})}
+		c := &conn{s: s, nc: nc}
 		c.ev.f, c.ev.rc, c.ev.fd = f, rc, int32(fd)
 		c.client = h.NewClient(func() {})
 		conns[i] = c
@@ -94,7 +94,7 @@ func TestFlushStalls(t *testing.T) {
 	rc, _ := nc.(*net.TCPConn).SyscallConn()
 	var fd int
 	rc.Control(func(p uintptr) { fd = int(p) })
-	c := &conn{s: s, nc: nc, finished: make(chan struct{})}
+	c := &conn{s: s, nc: nc}
 	c.ev.f, c.ev.rc, c.ev.fd = f, rc, int32(fd)
 	f.assign(&c.ev)
 	c.client = h.NewClient(c.wakeWriter)
