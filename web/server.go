@@ -214,17 +214,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// them): they go out before the close frame.
 		c.closeAfterQueued(closeGoingAway, "server shutting down")
 	}
-	gone := make(chan struct{})
+	if err := waitGroup(ctx, &s.live); err != nil {
+		return err
+	}
+	return s.reads.wait(ctx) // the markers the closed connections left
+}
+
+// waitGroup waits for wg, or until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
 	go func() {
-		s.live.Wait()
-		close(gone)
+		wg.Wait()
+		close(done)
 	}()
 	select {
-	case <-gone:
+	case <-done:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return s.reads.wait(ctx) // the markers the closed connections left
 }
 
 // register adds a connection unless the server is shutting down.

@@ -187,17 +187,7 @@ func (m *readMarkers) closed(s *Server, c *conn) {
 
 // wait waits until every waiting read marker is written, or ctx ends.
 func (m *readMarkers) wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		m.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitGroup(ctx, &m.wg)
 }
 
 // Frames of signals, for the hub.
