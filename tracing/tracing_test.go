@@ -1,124 +1,28 @@
 package tracing_test
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/internal/testpeer"
 	"github.com/hanashi-chat/hanashi/sqlite"
 	"github.com/hanashi-chat/hanashi/tracing"
 )
 
-// span is what the tests look at in a received span.
-type span struct {
-	name     string
-	kind     tracepb.Span_SpanKind
-	traceID  []byte
-	parentID []byte
-	attrs    map[string]string // values as strings
-	resource map[string]string
-	status   tracepb.Status_StatusCode
-}
-
-// receiver is an OTLP/HTTP trace receiver on loopback: it decodes each
-// export request as a collector would.
-type receiver struct {
-	*httptest.Server
-	mu    sync.Mutex
-	spans []span
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" {
-			t.Errorf("receiver: %s %s %s; want POST /v1/traces of application/x-protobuf", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
-			http.Error(w, "no", http.StatusBadRequest)
-			return
-		}
-		var body io.Reader = req.Body
-		if req.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(req.Body)
-			if err != nil {
-				t.Errorf("receiver: %v", err)
-				return
-			}
-			body = zr
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Errorf("receiver: %v", err)
-			return
-		}
-		var export coltracepb.ExportTraceServiceRequest
-		if err := proto.Unmarshal(b, &export); err != nil {
-			t.Errorf("receiver: not an export request: %v", err)
-			http.Error(w, "bad protobuf", http.StatusBadRequest)
-			return
-		}
-		r.add(&export)
-		out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.Write(out)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// attrs flattens attributes into strings, as the tests compare them.
-func attrs(kvs []*commonpb.KeyValue) map[string]string {
-	m := make(map[string]string)
-	for _, kv := range kvs {
-		if v, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_IntValue); ok {
-			m[kv.Key] = strconv.FormatInt(v.IntValue, 10)
-			continue
-		}
-		m[kv.Key] = kv.GetValue().GetStringValue()
-	}
-	return m
-}
-
-func (r *receiver) add(export *coltracepb.ExportTraceServiceRequest) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rs := range export.ResourceSpans {
-		res := attrs(rs.GetResource().GetAttributes())
-		for _, ss := range rs.ScopeSpans {
-			for _, s := range ss.Spans {
-				r.spans = append(r.spans, span{
-					name: s.Name, kind: s.Kind, traceID: s.TraceId, parentID: s.ParentSpanId,
-					attrs: attrs(s.Attributes), resource: res, status: s.GetStatus().GetCode(),
-				})
-			}
-		}
-	}
-}
-
-func (r *receiver) received() []span {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]span(nil), r.spans...)
-}
-
-func (r *receiver) find(name string) *span {
-	for _, s := range r.received() {
-		if s.name == name {
+// find returns the first span named name that rcv got, or nil.
+func find(rcv *testpeer.OTLP, name string) *testpeer.Span {
+	for _, s := range rcv.Spans() {
+		if s.Name == name {
 			return &s
 		}
 	}
@@ -165,9 +69,9 @@ func TestOffWithoutEndpoint(t *testing.T) {
 type fakeStore struct{ hanashi.Store }
 
 // start turns tracing on, exporting to a receiver.
-func start(t *testing.T) (*tracing.Tracing, *receiver) {
+func start(t *testing.T) (*tracing.Tracing, *testpeer.OTLP) {
 	t.Helper()
-	rcv := newReceiver(t)
+	rcv := testpeer.StartOTLP(t)
 	vars := map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL,
 		"OTEL_RESOURCE_ATTRIBUTES":    "deployment.environment=test",
@@ -216,36 +120,36 @@ func TestMiddleware(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 
-	get := rcv.find("GET /rooms/{id}")
+	get := find(rcv, "GET /rooms/{id}")
 	if get == nil {
-		t.Fatalf("no span GET /rooms/{id}; got %+v", rcv.received())
+		t.Fatalf("no span GET /rooms/{id}; got %+v", rcv.Spans())
 	}
-	if get.kind != tracepb.Span_SPAN_KIND_SERVER || get.attrs["http.route"] != "/rooms/{id}" ||
-		get.attrs["http.request.method"] != "GET" || get.attrs["http.response.status_code"] != "200" {
+	if get.Kind != tracepb.Span_SPAN_KIND_SERVER || get.Attrs["http.route"] != "/rooms/{id}" ||
+		get.Attrs["http.request.method"] != "GET" || get.Attrs["http.response.status_code"] != "200" {
 		t.Errorf("GET span %+v; want a server span with route /rooms/{id}, method GET, status 200", get)
 	}
-	if got := hexID(get.traceID); got != "0af7651916cd43dd8448eb211c80319c" || hexID(get.parentID) != "b7ad6b7169203331" {
-		t.Errorf("GET span in trace %s under %s; want the caller's trace and span", got, hexID(get.parentID))
+	if got := get.TraceID; got != "0af7651916cd43dd8448eb211c80319c" || get.ParentID != "b7ad6b7169203331" {
+		t.Errorf("GET span in trace %s under %s; want the caller's trace and span", got, get.ParentID)
 	}
-	if get.resource["service.name"] != "hanashi" || get.resource["service.instance.id"] != "node-7" || get.resource["deployment.environment"] != "test" {
-		t.Errorf("resource %v; want service hanashi, instance node-7 and OTEL_RESOURCE_ATTRIBUTES", get.resource)
+	if get.Resource["service.name"] != "hanashi" || get.Resource["service.instance.id"] != "node-7" || get.Resource["deployment.environment"] != "test" {
+		t.Errorf("resource %v; want service hanashi, instance node-7 and OTEL_RESOURCE_ATTRIBUTES", get.Resource)
 	}
-	for _, s := range rcv.received() {
-		for k, v := range s.attrs {
+	for _, s := range rcv.Spans() {
+		for k, v := range s.Attrs {
 			if strings.Contains(v, "s3cret") || strings.Contains(v, "42") {
-				t.Errorf("span %s has %s=%q: the URL's query or ids leaked", s.name, k, v)
+				t.Errorf("span %s has %s=%q: the URL's query or ids leaked", s.Name, k, v)
 			}
 		}
 	}
-	if fail := rcv.find("POST /fail"); fail == nil || fail.status != tracepb.Status_STATUS_CODE_ERROR || fail.attrs["http.response.status_code"] != "503" {
+	if fail := find(rcv, "POST /fail"); fail == nil || fail.Status != tracepb.Status_STATUS_CODE_ERROR || fail.Attrs["http.response.status_code"] != "503" {
 		t.Errorf("POST /fail span %+v; want status 503 and an error", fail)
 	}
-	if p := rcv.find("GET /panic"); p == nil || p.status != tracepb.Status_STATUS_CODE_ERROR {
+	if p := find(rcv, "GET /panic"); p == nil || p.Status != tracepb.Status_STATUS_CODE_ERROR {
 		t.Errorf("a handler that panicked: span %+v; want one with an error", p)
 	}
 	// No route: the mux's 404; the span keeps the method alone.
-	if rcv.find("GET") == nil {
-		t.Errorf("no span for a request no route took; got %+v", rcv.received())
+	if find(rcv, "GET") == nil {
+		t.Errorf("no span for a request no route took; got %+v", rcv.Spans())
 	}
 }
 
@@ -255,15 +159,6 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
-}
-
-func hexID(b []byte) string {
-	const digits = "0123456789abcdef"
-	var s []byte
-	for _, c := range b {
-		s = append(s, digits[c>>4], digits[c&15])
-	}
-	return string(s)
 }
 
 // failingBroker refuses every publish.
@@ -316,19 +211,19 @@ func TestStoreAndBrokerSpans(t *testing.T) {
 	}
 
 	var posts, publishes, failed int
-	for _, s := range rcv.received() {
-		switch s.name {
+	for _, s := range rcv.Spans() {
+		switch s.Name {
 		case "store.Post":
 			posts++
-			if s.attrs["hanashi.posts"] != "2" {
-				t.Errorf("store.Post span %v; want hanashi.posts=2", s.attrs)
+			if s.Attrs["hanashi.posts"] != "2" {
+				t.Errorf("store.Post span %v; want hanashi.posts=2", s.Attrs)
 			}
 		case "broker.Publish":
 			publishes++
-			if s.status == tracepb.Status_STATUS_CODE_ERROR {
+			if s.Status == tracepb.Status_STATUS_CODE_ERROR {
 				failed++
-			} else if s.attrs["hanashi.messages"] != "2" {
-				t.Errorf("broker.Publish span %v; want hanashi.messages=2", s.attrs)
+			} else if s.Attrs["hanashi.messages"] != "2" {
+				t.Errorf("broker.Publish span %v; want hanashi.messages=2", s.Attrs)
 			}
 		}
 	}
@@ -348,7 +243,7 @@ func TestExportWhileRunning(t *testing.T) {
 	rec := httptest.NewRecorder()
 	tr.Middleware(mux).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	deadline := time.Now().Add(10 * time.Second)
-	for rcv.find("GET /healthz") == nil {
+	for find(rcv, "GET /healthz") == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the span did not arrive within 10s")
 		}
