@@ -79,5 +79,5 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Trace != nil {
 		routed = s.cfg.Trace(mux) // innermost: the mux sets r.Pattern on its request
 	}
-	return s.recoverPanics(csrf.Handler(securityHeaders(routed)))
+	return s.recoverPanics(csrf.Handler(routed)) // ServeHTTP has set the security headers
 }

@@ -370,13 +370,6 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setSecurityHeaders(w.Header())
-		next.ServeHTTP(w, r)
-	})
-}
-
 // setSecurityHeaders sets the headers every response carries, error pages
 // and refusals included (web/csp_test.go).
 func setSecurityHeaders(h http.Header) {
