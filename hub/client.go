@@ -25,17 +25,18 @@ var (
 // backlog is being sent.
 const maxBuffered = 10000
 
-// Client is one connection's view of the hub: its subscriptions and its
-// bounded queue of frames waiting to be written. Every method is safe for
-// concurrent use.
+// Client is one connection's view of the hub: its subscriptions, each a
+// cursor in its room's log of message frames (log.go), and its own queue
+// of the other frames (acks, errors, signals, backlogs), bounded together.
+// Every method is safe for concurrent use except as noted.
 //
 // A connection's writer gets the frames in one of two ways: a goroutine of
 // its own waits in Next, or, with a ready function given to NewClient,
 // something is told when there is work and calls Take without waiting (an
 // event loop serving many connections with a few goroutines).
 type Client struct {
-	// What Push touches, together: a room's fan-out calls it for every
-	// subscriber, and a thousand clients do not stay in the cache.
+	// What a room's wake-up and Push touch, together: a thousand
+	// clients do not stay in the cache.
 	mu     sync.Mutex
 	size   int
 	h      *Hub
@@ -47,6 +48,11 @@ type Client struct {
 
 	ready func()   // see NewClient; nil when the writer waits in Next
 	spare [][]byte // the previous batch, reused once the writer is done
+	// The subscriptions whose rooms have frames for the writer to take
+	// from their logs (sub.flagged), and the list Take last worked on,
+	// reused for the next.
+	flagged []*sub
+	taken   []*sub
 	// The subscriptions: most clients have one, and an idle connection
 	// should not pay for a map, so the first is kept apart (see subLocked).
 	sub1 *sub
@@ -117,8 +123,12 @@ func (c *Client) addSubLocked(s *sub) {
 
 func (c *Client) deleteSubLocked(room hanashi.RoomID) {
 	if c.sub1 != nil && c.sub1.r.id == room {
+		c.sub1.gone = true
 		c.sub1 = nil
 		return
+	}
+	if s := c.more[room]; s != nil {
+		s.gone = true
 	}
 	delete(c.more, room)
 	if len(c.more) == 0 {
@@ -126,34 +136,100 @@ func (c *Client) deleteSubLocked(room hanashi.RoomID) {
 	}
 }
 
-// sub is one client's subscription to one room. Its fields are guarded by
-// the room's mutex.
+// sub is one client's subscription to one room.
 type sub struct {
-	c         *Client
-	r         *room
+	c *Client
+	r *room
+
+	// Guarded by the room's mutex.
 	buffering bool // the backlog is still being sent: hold live messages
 	buf       []hanashi.Message
-	skip      int64 // drop live messages with seq <= skip
+	armedAt   int32 // 1 + its index in r.armed; 0 when not armed
 	typedAt   int64 // when typing was last passed on (unix ns), for the rate limit
-	joined    bool  // counted in the user's presence (guarded by the hub's signals mutex)
+
+	joined bool // counted in the user's presence (guarded by the hub's signals mutex)
+
+	// Guarded by the client's mutex: where the subscription is in the
+	// room's log and how many bytes of it it has read, the live messages
+	// it leaves out (seq <= skip), whether it is in c.flagged, and whether
+	// the client dropped it.
+	at      cursor
+	pos     int64
+	skip    int64
+	flagged bool
+	gone    bool
 }
 
-// offer hands a live message to the subscription and reports whether it
-// queued the frame (rather than skipping, buffering or refusing it), for
-// the hub's delivery count. r.mu is held.
-func (s *sub) offer(m hanashi.Message, frame []byte) bool {
-	switch {
-	case m.Seq <= s.skip:
-	case s.buffering:
-		if len(s.buf) >= maxBuffered {
-			s.c.fail(ErrTooSlow)
-			return false
-		}
-		s.buf = append(s.buf, m)
-	default:
-		return s.c.Push(frame)
+// A subscription past its backlog is armed (in r.armed), flagged (in
+// c.flagged), or briefly neither while Take moves it from the second to
+// the first: never both, so each frame wakes the writer at most once.
+
+// hold keeps a live message for the subscription while its backlog is
+// being sent. r.mu is held.
+func (s *sub) hold(m hanashi.Message) {
+	if len(s.buf) >= maxBuffered {
+		s.c.fail(ErrTooSlow)
+		return
 	}
-	return false
+	s.buf = append(s.buf, m)
+}
+
+// flag tells the client that s has frames in its room's log: the writer
+// is told if it had nothing to do. Called by the room, with r.mu held.
+func (c *Client) flag(s *sub) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flagLocked(s)
+}
+
+func (c *Client) flagLocked(s *sub) {
+	if c.err != nil || c.endAfter != nil || s.gone || s.flagged {
+		return
+	}
+	idle := c.idleLocked()
+	s.flagged = true
+	c.flagged = append(c.flagged, s)
+	if idle || c.ready == nil {
+		c.signalLocked()
+	}
+}
+
+// idleLocked reports whether the writer has nothing to take.
+func (c *Client) idleLocked() bool { return len(c.frames) == 0 && len(c.flagged) == 0 }
+
+// moveLogLocked moves the flagged subscriptions' frames from their logs
+// to the queue, so that a frame queued next comes after them, in the order
+// things happened.
+func (c *Client) moveLogLocked() {
+	n := 0
+	for _, s := range c.flagged {
+		var frames, bytes int
+		c.frames, frames, bytes = s.read(c.frames)
+		c.size += bytes
+		n += frames
+	}
+	if n > 0 {
+		c.h.stats.deliveries.Add(uint64(n))
+	}
+}
+
+// checkLag fails the client as too slow if what it has not taken, s's
+// lag behind its room's log (which ends at end) and its own queue, passes
+// QueueBytes by more than the newest frame; past half of it, the writer is
+// told to hurry. Called by the room, with r.mu held.
+func (c *Client) checkLag(s *sub, end, newest int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil || c.endAfter != nil || s.gone {
+		return
+	}
+	limit := int64(c.h.cfg.QueueBytes)
+	switch unsent := end - s.pos + int64(c.size); {
+	case unsent > limit && unsent > newest:
+		c.failLocked(ErrTooSlow)
+	case unsent > limit/2 && c.ready != nil:
+		c.ready()
+	}
 }
 
 // Push queues a frame without waiting. When the queue is full the client
@@ -165,6 +241,7 @@ func (c *Client) Push(frame []byte) bool {
 	if c.err != nil || c.endAfter != nil {
 		return false
 	}
+	c.moveLogLocked()
 	if c.size > 0 && c.size+len(frame) > c.h.cfg.QueueBytes {
 		c.failLocked(ErrTooSlow)
 		return false
@@ -209,13 +286,14 @@ func (c *Client) pushWait(ctx context.Context, frame []byte) error {
 }
 
 func (c *Client) enqueueLocked(frame []byte) {
+	idle := c.idleLocked()
 	c.frames = append(c.frames, frame)
 	c.size += len(frame)
-	// With a ready function, the writer is told when the queue becomes
-	// non-empty, and again when it passes half full: a writer that paces
-	// its writes should hurry before the client overflows.
+	// With a ready function, the writer is told when it gets something
+	// to do, and again when the queue passes half full: a writer that
+	// paces its writes should hurry before the client overflows.
 	half := c.h.cfg.QueueBytes / 2
-	if c.ready == nil || len(c.frames) == 1 || c.size > half && c.size-len(frame) <= half {
+	if c.ready == nil || idle || c.size > half && c.size-len(frame) <= half {
 		c.signalLocked()
 	}
 }
@@ -260,14 +338,15 @@ func (c *Client) Next(ctx context.Context) ([][]byte, error) {
 // valid until the next call to Take or Next. It returns the client's error
 // once the client has failed or been closed; frames still queued then are
 // dropped. A client made with a ready function signals again when the
-// next frame is queued after Take.
+// next frame is queued after Take. Take must not be called concurrently
+// with itself or Next.
 func (c *Client) Take() ([][]byte, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		return nil, c.err
 	}
-	if len(c.frames) == 0 {
+	if c.idleLocked() {
 		c.mu.Unlock()
 		return nil, nil
 	}
@@ -277,10 +356,30 @@ func (c *Client) Take() ([][]byte, error) {
 	if cap(c.frames) > maxKeptBatch {
 		c.frames = nil
 	}
-	c.spare = batch
 	c.size = 0
+	taken := c.flagged
+	c.flagged = c.taken[:0]
+	n := 0
+	for _, s := range taken {
+		var frames int
+		if c.endAfter == nil {
+			batch, frames, _ = s.read(batch)
+			n += frames
+		}
+		s.flagged = false
+	}
+	c.spare, c.taken = batch, taken
 	space, end := c.space, c.endAfter
 	c.mu.Unlock()
+	if n > 0 {
+		c.h.stats.deliveries.Add(uint64(n))
+	}
+	// What was flagged is armed again, to be woken by its room's next
+	// frame; or flagged again if one came meanwhile.
+	for i, s := range taken {
+		s.rearm()
+		taken[i] = nil
+	}
 	if space != nil {
 		select {
 		case space <- struct{}{}:
@@ -295,16 +394,36 @@ func (c *Client) Take() ([][]byte, error) {
 	return batch, nil
 }
 
+// rearm puts a subscription that Take read back on its room's list of
+// those woken by the next frame, or flags it again if a frame came since.
+func (s *sub) rearm() {
+	r, c := s.r, s.c
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case s.gone || c.err != nil || c.endAfter != nil:
+	case s.caughtUp():
+		r.arm(s)
+	default:
+		c.flagLocked(s)
+	}
+}
+
 // Trim lets go of the slices the client keeps for reuse between batches,
-// except one holding queued frames. A writer calls it now and then, so
-// that a connection gone idle does not pin the slices of its last burst
-// (a new subscriber's presence frames, say).
+// except those holding queued frames or flagged subscriptions. A writer
+// calls it now and then, so that a connection gone idle does not pin the
+// slices of its last burst (a new subscriber's presence frames, say).
 func (c *Client) Trim() {
 	c.mu.Lock()
 	if len(c.frames) == 0 {
 		c.frames = nil
 	}
-	c.spare = nil
+	if len(c.flagged) == 0 {
+		c.flagged = nil
+	}
+	c.spare, c.taken = nil, nil
 	c.mu.Unlock()
 }
 
@@ -351,9 +470,9 @@ func (c *Client) failLocked(err error) {
 	if c.done != nil {
 		close(c.done)
 	}
-	// A writer with frames queued has been told already and will find
-	// the error when it takes them.
-	if c.ready == nil || len(c.frames) == 0 {
+	// A writer with something to take has been told already and will
+	// find the error when it takes it.
+	if c.ready == nil || c.idleLocked() {
 		c.signalLocked()
 	}
 }
@@ -367,9 +486,16 @@ func (c *Client) Close(err error) {
 	c.mu.Lock()
 	c.failLocked(err)
 	first, more := c.sub1, c.more
+	if first != nil {
+		first.gone = true
+	}
+	for _, s := range more {
+		s.gone = true
+	}
 	c.sub1, c.more = nil, nil
-	c.frames = nil
-	c.spare = nil
+	c.frames, c.spare = nil, nil
+	clear(c.flagged)
+	c.flagged = nil
 	c.mu.Unlock()
 	if first != nil {
 		first.remove()
@@ -390,6 +516,9 @@ func (c *Client) CloseAfterQueued(err error) {
 		err = ErrClosed
 	}
 	c.mu.Lock()
+	if c.err == nil && c.endAfter == nil {
+		c.moveLogLocked()
+	}
 	if c.err == nil && c.endAfter == nil && len(c.frames) > 0 {
 		c.endAfter = err
 		c.mu.Unlock()
@@ -402,13 +531,19 @@ func (c *Client) CloseAfterQueued(err error) {
 // remove detaches the subscription from its room and releases the room.
 // Callers have already removed it from the client's map, so it runs once.
 func (s *sub) remove() {
-	s.r.mu.Lock()
-	if _, ok := s.r.subs[s]; ok {
-		delete(s.r.subs, s)
+	r := s.r
+	r.mu.Lock()
+	if _, ok := r.subs[s]; ok {
+		delete(r.subs, s)
 		s.c.h.stats.subscriptions.Add(-1)
 	}
+	if s.buffering {
+		s.buffering = false
+		r.buffering = deleteSub(r.buffering, s)
+	}
+	r.disarm(s)
 	s.buf = nil
-	s.r.mu.Unlock()
+	r.mu.Unlock()
 	s.c.h.leaveSignals(s)
 	s.c.h.release(s.r)
 }
@@ -448,6 +583,7 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	s := &sub{c: c, r: r, buffering: true}
 	r.mu.Lock()
 	r.subs[s] = struct{}{}
+	r.buffering = append(r.buffering, s)
 	c.h.stats.subscriptions.Add(1)
 	last := r.last
 	r.mu.Unlock()
@@ -491,7 +627,14 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	c.h.stats.resumed(after != nil, replayed)
 	s.buf = nil
 	s.buffering = false
-	s.skip = cursor
+	r.buffering = deleteSub(r.buffering, s)
+	// Live from here: the log's next frame is the first after r.last.
+	c.mu.Lock()
+	if !s.gone {
+		s.at, s.pos, s.skip = r.logEnd(), r.logBytes, cursor
+		r.arm(s)
+	}
+	c.mu.Unlock()
 	c.Push(c.h.cfg.Encoder.Subscribed(id, r.last))
 	r.sendPresence(c)
 	return nil
@@ -534,4 +677,17 @@ func (c *Client) dropSub(id hanashi.RoomID, s *sub) {
 	if mine {
 		s.remove()
 	}
+}
+
+// deleteSub removes s from list, not keeping the order.
+func deleteSub(list []*sub, s *sub) []*sub {
+	for i, x := range list {
+		if x == s {
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = nil
+			return list[:last]
+		}
+	}
+	return list
 }

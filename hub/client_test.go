@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,6 +138,44 @@ func TestSeveralRooms(t *testing.T) {
 	}
 }
 
+// The frames a client gets keep the order in which things happened,
+// whether they came through a room's log (messages) or the client's own
+// queue (acks, errors, signals), across the log's chunks, and across a
+// writer that takes now and then.
+func TestOrderAcrossLogAndQueue(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	c := f.hub.NewClient(func() {})
+	defer c.Close(nil)
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for i := range 100 {
+		m := f.post(t, fmt.Sprint(i))
+		want = append(want, fmt.Sprintf("m %d %d", f.room.ID, m.Seq))
+		if i%7 == 3 {
+			c.Push(fmt.Appendf(nil, "ack %d", m.Seq))
+			want = append(want, fmt.Sprintf("ack %d", m.Seq))
+		}
+		if i%17 == 5 {
+			batch, err := takeAll(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, batch...)
+		}
+	}
+	batch, err := takeAll(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, batch...)
+	want = append([]string{fmt.Sprintf("s %d 0", f.room.ID)}, want...)
+	if !slices.Equal(got, want) {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
 // benchHub is a hub on SQLite with one room and subscribers whose writers
 // are never told anything: the benchmark takes their queues itself.
 type benchHub struct {
@@ -170,8 +209,8 @@ func fanOut(b *testing.B, n int) benchHub {
 }
 
 // BenchmarkFanOut publishes one message to a room of 1000 subscribers:
-// encoded once, the same bytes queued to each, and every 16 messages the
-// queues taken as a writer would. An op is one message; see ns/delivery.
+// encoded once and appended to the room's log, and every 16 messages
+// each subscriber's frames taken as a writer would. An op is one message; see ns/delivery.
 func BenchmarkFanOut(b *testing.B) {
 	const subs = 1000
 	f := fanOut(b, subs)

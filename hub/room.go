@@ -28,12 +28,22 @@ type room struct {
 	initErr error         // set before ready is closed
 	refs    int           // guarded by h.mu
 
-	mu        sync.Mutex
-	live      bool  // init done: last is meaningful
-	last      int64 // highest seq handed to subscribers
-	early     []hanashi.Message
-	pending   map[int64]hanashi.Message
-	subs      map[*sub]struct{}
+	mu      sync.Mutex
+	live    bool  // init done: last is meaningful
+	last    int64 // highest seq handed to subscribers
+	early   []hanashi.Message
+	pending map[int64]hanashi.Message
+	subs    map[*sub]struct{}
+	// The live stream's frames (log.go): the log's last chunk and the
+	// bytes appended since the room started, the subscriptions that have
+	// read all of it and wait to be woken by the next frame, those still
+	// sending a backlog (which hold live messages in sub.buf instead),
+	// and when to next check the subscribers' lag.
+	tail      *logChunk
+	logBytes  int64
+	armed     []*sub
+	buffering []*sub
+	sweepAt   int64
 	fillTimer *time.Timer
 	filling   bool
 	// missed records a Missed that no fill could take yet (before init, or
@@ -53,6 +63,7 @@ func newRoom(h *Hub, id hanashi.RoomID) *room {
 		ready:   make(chan struct{}),
 		pending: make(map[int64]hanashi.Message),
 		subs:    make(map[*sub]struct{}),
+		tail:    &logChunk{},
 	}
 }
 
@@ -148,21 +159,68 @@ func (r *room) accept(msgs []hanashi.Message) {
 	}
 }
 
-// deliver hands the next message to every subscriber, encoded once.
+// deliver hands the next message to every subscriber, encoded once: it
+// appends the frame to the log and wakes the subscriptions that wait for
+// it; the others read it when their writers next take what they have.
+// Subscriptions still sending their backlog hold the message instead.
 func (r *room) deliver(m hanashi.Message) {
 	delete(r.pending, m.Seq)
 	r.last = m.Seq
 	if len(r.subs) == 0 {
 		return
 	}
+	for _, s := range r.buffering {
+		s.hold(m)
+	}
 	frame := r.h.cfg.Encoder.Message(m)
-	queued := 0
+	r.appendLog(m.Seq, frame)
+	for i, s := range r.armed {
+		s.armedAt = 0
+		s.c.flag(s)
+		r.armed[i] = nil
+	}
+	r.armed = r.armed[:0]
+	if r.logBytes >= r.sweepAt {
+		r.sweep(len(frame))
+	}
+}
+
+// arm puts s on the list of subscriptions woken by the next frame. r.mu
+// must be held.
+func (r *room) arm(s *sub) {
+	if s.armedAt == 0 {
+		r.armed = append(r.armed, s)
+		s.armedAt = int32(len(r.armed))
+	}
+}
+
+// disarm takes s off that list. r.mu must be held.
+func (r *room) disarm(s *sub) {
+	if s.armedAt == 0 {
+		return
+	}
+	i, last := s.armedAt-1, len(r.armed)-1
+	r.armed[i] = r.armed[last]
+	r.armed[i].armedAt = i + 1
+	r.armed[last] = nil
+	r.armed = r.armed[:last]
+	s.armedAt = 0
+}
+
+// sweep checks every subscription's lag behind the log, a few times per
+// queue's worth of frames: a client whose unsent frames (its lag and its
+// own queue) pass QueueBytes fails as too slow, one past half of it is
+// told to hurry. newest is the size of the frame just appended: a client
+// fails only if it is behind by more than that one frame, as a queue
+// takes one frame of any size. r.mu must be held.
+func (r *room) sweep(newest int) {
+	limit := int64(r.h.cfg.QueueBytes)
+	r.sweepAt = r.logBytes + max(limit/4, 1)
 	for s := range r.subs {
-		if s.offer(m, frame) {
-			queued++
+		if !s.buffering {
+			s.c.checkLag(s, r.logBytes, int64(newest))
 		}
 	}
-	r.h.stats.deliveries.Add(uint64(queued))
 }
 
 // scheduleFill arranges for a read from the store after d unless one is

@@ -435,7 +435,11 @@ func (h *Hub) deliverRead(user hanashi.UserID, room hanashi.RoomID, seq int64, e
 func (c *Client) pushSignal(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || c.size+len(frame) > c.h.cfg.QueueBytes/2 {
+	if c.err != nil || c.endAfter != nil {
+		return
+	}
+	c.moveLogLocked()
+	if c.size+len(frame) > c.h.cfg.QueueBytes/2 {
 		return
 	}
 	c.enqueueLocked(frame)
