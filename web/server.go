@@ -78,8 +78,8 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	live     sync.WaitGroup // the registered connections, until torn down
-	draining bool // /readyz fails (Drain)
-	closing  bool // WebSockets are refused and closed (Shutdown)
+	draining bool           // /readyz fails (Drain)
+	closing  bool           // WebSockets are refused and closed (Shutdown)
 
 	baseURL   string // cfg.BaseURL without a trailing slash
 	basePath  string // its path, "" at the root
