@@ -11,10 +11,11 @@ import (
 const (
 	// flushPeriod is how often a busy connection is written at most. It
 	// trades CPU for latency: at 1000 subscribers and 200 messages a
-	// second, 25 ms gave about 0.63 cores and a p99 of 30 ms here, 30 ms
-	// gave 0.03 to 0.05 cores less and 5 ms more, 20 ms 0.1 cores more (see
-	// README, Performance).
-	flushPeriod = 25 * time.Millisecond
+	// second, 28 ms gave 0.56-0.60 cores and a p99 of 30 ms here, 25 ms
+	// 0.03-0.04 cores more and a p99 of 27.5 ms, 20 ms about 0.1 cores
+	// more (see README, Performance). A message waits at most a period
+	// for each connection, so the p99 cannot go below it.
+	flushPeriod = 28 * time.Millisecond
 	// flushSlots is how many slots the period is cut into.
 	flushSlots = 16
 )
@@ -26,12 +27,13 @@ const (
 // size, so CPU follows the number of writes, and the number of writes is
 // what coalescing buys down. A flusher writes a busy connection at most
 // once per period, with everything that gathered meanwhile: at 200
-// messages a second and a 25 ms period, 5 frames per writev. To keep that
-// wait from adding up with the time it takes to write a thousand sockets,
-// the connections are spread over flushSlots slots of the period, each
-// written in its own slot: a message waits for each connection's slot, at
-// most a period, and the flusher works in small steps that leave the one
-// core to the committer and the readers in between. A connection that was
+// messages a second and a 28 ms period, 5 or 6 frames per writev. To keep
+// that wait from adding up with the time it takes to write a thousand
+// sockets, the connections are spread over flushSlots slots of the
+// period, each written in its own slot: a message waits for each
+// connection's slot, at most a period, and the flusher works in small
+// steps that leave the one core to the committer and the readers in
+// between. A connection that was
 // quiet for a whole period is written at once, so a lone message has no
 // wait at all. When the flusher falls behind, slots are merged and batches
 // grow: under load the cost per delivery falls.
