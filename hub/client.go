@@ -467,6 +467,14 @@ func (c *Client) failLocked(err error) {
 	if err == ErrTooSlow {
 		c.h.stats.overflows.Add(1)
 	}
+	// Nothing is read from the logs any more: let go of their frames now
+	// rather than when the connection closes, which may take a while.
+	if c.sub1 != nil {
+		c.sub1.at = cursor{}
+	}
+	for _, s := range c.more {
+		s.at = cursor{}
+	}
 	if c.done != nil {
 		close(c.done)
 	}
@@ -630,7 +638,7 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	r.buffering = deleteSub(r.buffering, s)
 	// Live from here: the log's next frame is the first after r.last.
 	c.mu.Lock()
-	if !s.gone {
+	if !s.gone && c.err == nil {
 		s.at, s.pos, s.skip = r.logEnd(), r.logBytes, cursor
 		r.arm(s)
 	}

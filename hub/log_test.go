@@ -1,0 +1,89 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/inmem"
+)
+
+// A cursor reads every frame once, in order, across chunk boundaries,
+// however the appends and the reads interleave; it leaves out the frames
+// at or below its skip, and counts their bytes all the same.
+func TestLogRead(t *testing.T) {
+	r := &room{tail: &logChunk{}}
+	s := &sub{at: r.logEnd(), skip: 3}
+	var got []string
+	var want []string
+	seq := int64(0)
+	for _, n := range []int{1, 5, chunkLen - 6, chunkLen, 0, 2*chunkLen + 3, 1} {
+		for range n {
+			seq++
+			r.appendLog(seq, fmt.Appendf(nil, "m%d", seq))
+			if seq > s.skip {
+				want = append(want, fmt.Sprint("m", seq))
+			}
+		}
+		if s.caughtUp() != (n == 0) {
+			t.Fatalf("after %d appends: caught up %v", n, s.caughtUp())
+		}
+		batch, frames, bytes := s.read(nil)
+		size := 0
+		for _, f := range batch {
+			got = append(got, string(f))
+			size += len(f)
+		}
+		if frames != len(batch) || bytes != size {
+			t.Fatalf("read %d frames of %d bytes, reported %d and %d", len(batch), size, frames, bytes)
+		}
+		if !s.caughtUp() {
+			t.Fatalf("not caught up after reading %d appends", n)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read %q\nwant %q", got, want)
+	}
+	if s.pos != r.logBytes {
+		t.Fatalf("cursor at byte %d, log ends at %d", s.pos, r.logBytes)
+	}
+}
+
+// A client that fails lets go of the log at once: its subscription stays
+// in the room until the connection closes it, and must not keep every
+// frame since from being freed meanwhile.
+func TestFailedClientLetsGoOfLog(t *testing.T) {
+	f := newSigFixture(t, "alice")
+	h := New(Config{Store: f.store, Broker: inmem.NewBroker(), Encoder: sigEncoder{}, QueueBytes: 256})
+	t.Cleanup(func() { h.Close(context.Background()) })
+	slow := f.client(t, h, "alice") // never read
+	for i := 0; ; i++ {
+		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: fmt.Sprint(i), Body: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+		if slow.Err() != nil {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the slow client was not dropped")
+		}
+	}
+	select {
+	case <-slow.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed")
+	}
+	slow.mu.Lock()
+	s := slow.sub1
+	held := s != nil && s.at.chunk != nil
+	slow.mu.Unlock()
+	if s == nil {
+		t.Fatal("the failed client's subscription is gone before Close")
+	}
+	if held {
+		t.Fatal("the failed client still holds its place in the room's log")
+	}
+}
