@@ -16,8 +16,9 @@ type Stats struct {
 	// Acked counts the sends that were committed (or found already
 	// stored, for a resend) and so acknowledged to their sender.
 	Acked uint64
-	// Deliveries counts the messages queued for subscribers: each message
-	// once per subscriber that got it, live or replayed on a resume.
+	// Deliveries counts the messages handed to subscribers' writers: each
+	// message once per subscriber that got it, live or replayed on a
+	// resume.
 	Deliveries uint64
 	// QueueOverflows counts the clients ended with ErrTooSlow.
 	QueueOverflows uint64

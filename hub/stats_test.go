@@ -10,8 +10,8 @@ import (
 )
 
 // waitStats polls the hub's counters until ok accepts them: deliveries are
-// counted just after the frames are queued, so a reader may see a frame a
-// moment before the count.
+// counted just after the writer takes the frames, so a reader may see a
+// frame a moment before the count.
 func waitStats(t *testing.T, h *hub.Hub, what string, ok func(hub.Stats) bool) hub.Stats {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
