@@ -123,12 +123,12 @@ func (c *Client) addSubLocked(s *sub) {
 
 func (c *Client) deleteSubLocked(room hanashi.RoomID) {
 	if c.sub1 != nil && c.sub1.r.id == room {
-		c.sub1.gone = true
+		c.sub1.dropLocked()
 		c.sub1 = nil
 		return
 	}
 	if s := c.more[room]; s != nil {
-		s.gone = true
+		s.dropLocked()
 	}
 	delete(c.more, room)
 	if len(c.more) == 0 {
@@ -158,6 +158,19 @@ type sub struct {
 	skip    int64
 	flagged bool
 	gone    bool
+}
+
+// dropLocked marks a subscription the client no longer has: what its
+// room's log holds for it is not sent, not even frames that came before
+// (a subscription started again from a cursor must not be followed by the
+// old one's frames). c.mu must be held.
+func (s *sub) dropLocked() {
+	s.gone = true
+	if s.flagged {
+		s.flagged = false
+		s.c.flagged = deleteSub(s.c.flagged, s)
+	}
+	s.at = cursor{}
 }
 
 // A subscription past its backlog is armed (in r.armed), flagged (in
@@ -495,15 +508,13 @@ func (c *Client) Close(err error) {
 	c.failLocked(err)
 	first, more := c.sub1, c.more
 	if first != nil {
-		first.gone = true
+		first.dropLocked()
 	}
 	for _, s := range more {
-		s.gone = true
+		s.dropLocked()
 	}
 	c.sub1, c.more = nil, nil
-	c.frames, c.spare = nil, nil
-	clear(c.flagged)
-	c.flagged = nil
+	c.frames, c.spare, c.flagged = nil, nil, nil
 	c.mu.Unlock()
 	if first != nil {
 		first.remove()

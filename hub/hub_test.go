@@ -206,6 +206,66 @@ func TestResumeWhileOthersSend(t *testing.T) {
 	}
 }
 
+// A client that restarts its subscription from its cursor while others
+// send, again and again, gets every message once and in order: what the
+// room's log holds for the subscription it replaced is not sent after the
+// new one's backlog. (Frames already in the client's own queue would be:
+// they are on their way, as if written already.)
+func TestResubscribeWhileOthersSend(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	const senders, each = 4, 150
+	var wg sync.WaitGroup
+	for g := range senders {
+		wg.Go(func() {
+			for i := range each {
+				f.post(t, fmt.Sprintf("%d-%d", g, i))
+			}
+		})
+	}
+	defer wg.Wait()
+	for k := range 3 {
+		wg.Go(func() {
+			c := f.hub.NewClient(func() {})
+			defer c.Close(nil)
+			seen := int64(0)
+			if err := c.Subscribe(t.Context(), f.room.ID, &seen); err != nil {
+				t.Error(err)
+				return
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for round := 0; seen < senders*each; round++ {
+				frames, err := c.Take()
+				if err != nil {
+					t.Errorf("client %d: %v", k, err)
+					return
+				}
+				for _, fr := range frames {
+					if fields := strings.Fields(string(fr)); fields[0] == "m" {
+						seq, _ := strconv.ParseInt(fields[2], 10, 64)
+						if seq != seen+1 {
+							t.Errorf("client %d: seq %d after %d", k, seq, seen)
+							return
+						}
+						seen = seq
+					}
+				}
+				if round%20 == 10+k {
+					time.Sleep(time.Millisecond) // for the old subscription's log to fill
+					if err := c.Subscribe(t.Context(), f.room.ID, &seen); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("client %d: timed out at seq %d", k, seen)
+					return
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+		})
+	}
+}
+
 func TestSubscribedComesAfterBacklog(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{})
 	for i := range 30 {
