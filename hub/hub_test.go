@@ -266,6 +266,112 @@ func TestResubscribeWhileOthersSend(t *testing.T) {
 	}
 }
 
+// Writers that take frames only when ready tells them to, as the event
+// loop's flushers do, get every message of every room once and in order
+// while four senders post into two rooms and the clients' own frames
+// (acks, say) are queued in between: no wake-up is lost between a room's
+// log, the client's queue and the writer.
+func TestReadyWritersMissNothing(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	second, err := f.store.CreateRoom(t.Context(), hanashi.NewRoom{Name: "second", Creator: f.user.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := []hanashi.RoomID{f.room.ID, second.ID}
+	const clients, senders, each = 20, 4, 100
+	type client struct {
+		c    *hub.Client
+		wake chan struct{}
+		last map[hanashi.RoomID]int64 // guarded by the test's mu
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	cs := make([]*client, clients)
+	for i := range cs {
+		cl := &client{wake: make(chan struct{}, 1), last: map[hanashi.RoomID]int64{}}
+		cl.c = f.hub.NewClient(func() {
+			select {
+			case cl.wake <- struct{}{}:
+			default:
+			}
+		})
+		defer cl.c.Close(nil)
+		for _, r := range rooms {
+			if err := cl.c.Subscribe(t.Context(), r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs[i] = cl
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-cl.wake:
+				case <-stop:
+					return
+				}
+				frames, err := cl.c.Take()
+				if err != nil {
+					t.Errorf("client %d: %v", i, err)
+					return
+				}
+				mu.Lock()
+				for _, fr := range frames {
+					fields := strings.Fields(string(fr))
+					if fields[0] != "m" {
+						continue
+					}
+					room, _ := strconv.ParseInt(fields[1], 10, 64)
+					seq, _ := strconv.ParseInt(fields[2], 10, 64)
+					if want := cl.last[hanashi.RoomID(room)] + 1; seq != want {
+						t.Errorf("client %d, room %d: seq %d, want %d", i, room, seq, want)
+					}
+					cl.last[hanashi.RoomID(room)] = seq
+				}
+				mu.Unlock()
+				if n%3 == i%3 {
+					cl.c.Push([]byte("ack"))
+				}
+			}
+		})
+	}
+	var posts sync.WaitGroup
+	for g := range senders {
+		posts.Go(func() {
+			for i := range each {
+				p := hanashi.Post{Room: rooms[(g+i)%2], Author: f.user.ID, ClientID: fmt.Sprintf("%d-%d", g, i), Body: "hi"}
+				if _, err := f.hub.Post(t.Context(), p); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	posts.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		behind := 0
+		for _, cl := range cs {
+			for _, r := range rooms {
+				if cl.last[r] < senders*each/2 {
+					behind++
+				}
+			}
+		}
+		mu.Unlock()
+		if behind == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions still behind after 10 s: a wake-up was lost", behind)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+}
+
 func TestSubscribedComesAfterBacklog(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{})
 	for i := range 30 {

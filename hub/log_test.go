@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,5 +86,49 @@ func TestFailedClientLetsGoOfLog(t *testing.T) {
 	}
 	if held {
 		t.Fatal("the failed client still holds its place in the room's log")
+	}
+}
+
+// A frame that arrives while Take has read a subscription's log but not
+// yet put it back on its room's armed list is not left waiting for the
+// next one: rearm finds it and tells the writer.
+func TestRearmFindsFrameThatCameMeanwhile(t *testing.T) {
+	f := newSigFixture(t, "alice")
+	h := f.hub(t, inmem.NewBroker())
+	var readies atomic.Int64
+	c := h.NewClient(func() { readies.Add(1) })
+	defer c.Close(nil)
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Take()
+	post := func(id string) {
+		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: id, Body: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post("1")
+	// The first half of Take, by hand.
+	c.mu.Lock()
+	s := c.sub1
+	if len(c.flagged) != 1 || c.flagged[0] != s {
+		c.mu.Unlock()
+		t.Fatal("a new frame did not flag the subscription")
+	}
+	batch, n, _ := s.read(nil)
+	s.flagged, c.flagged = false, nil
+	c.mu.Unlock()
+	if n != 1 || len(batch) != 1 {
+		t.Fatalf("read %d frames, want the one message", n)
+	}
+	before := readies.Load()
+	post("2") // neither armed nor flagged: no one is woken yet
+	s.rearm()
+	if readies.Load() == before {
+		t.Fatal("rearm did not tell the writer of the frame that came meanwhile")
+	}
+	got := frames(t, c)
+	if len(got) != 1 || got[0] != fmt.Sprintf("m %d 2", f.room.ID) {
+		t.Fatalf("took %q, want message 2", got)
 	}
 }
