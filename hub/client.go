@@ -561,6 +561,7 @@ func (s *sub) remove() {
 		r.buffering = deleteSub(r.buffering, s)
 	}
 	r.disarm(s)
+	r.letGo() // s may have been the last one behind
 	s.buf = nil
 	r.mu.Unlock()
 	s.c.h.leaveSignals(s)

@@ -7,21 +7,24 @@ import "sync/atomic"
 // touch every subscriber for every message: the room appends the frame and
 // wakes only the subscriptions that had read everything (the armed ones,
 // see room.armed). A writer pacing its connection takes, in one go, all
-// that the log gathered since; at 200 messages a second and a 25 ms
-// flush, a subscriber is touched once per five messages instead of five
-// times.
+// that the log gathered since; at 200 messages a second and a 28 ms
+// flush period, a subscriber is touched once per 5 or 6 messages instead
+// of for each.
 //
 // The log is a chain of chunks that only the room writes, under its
-// mutex, and that readers read without it: an entry never changes once
-// published by the chunk's count. The room holds only the last chunk;
-// older ones live as long as a subscription's cursor points into them, so
-// the garbage collector frees what every subscriber has read. A
+// mutex, and that readers read without it: an entry does not change once
+// the chunk's count has published it, while a cursor is below it. The
+// room holds only the last chunk; older ones live as long as a
+// subscription's cursor points into them, so the garbage collector frees
+// what every subscriber has read. In the last chunk, the room lets go of
+// the frames itself once every subscription has read them (letGo): a room
+// with little traffic, a direct conversation say, keeps none. A
 // subscription's lag is bounded all the same: the room checks it from
 // time to time (room.sweep) and fails the client that falls too far
 // behind, as its own queue would.
 
 // chunkLen is how many frames a chunk holds.
-const chunkLen = 32
+const chunkLen = 16
 
 type logEntry struct {
 	frame []byte
@@ -52,9 +55,25 @@ func (r *room) appendLog(seq int64, frame []byte) {
 		nt.entries[0] = logEntry{frame: frame, seq: seq}
 		nt.n.Store(1)
 		t.next.Store(nt)
-		r.tail = nt
+		r.tail, r.freed = nt, 0
 	}
 	r.logBytes += int64(len(frame))
+}
+
+// letGo drops the last chunk's frames once every subscription that reads
+// the log has read them all, that is, when all of them are armed: a
+// subscription is armed only when caught up, and the next frame disarms
+// it. No cursor is below those entries, so nothing reads them again.
+// r.mu must be held.
+func (r *room) letGo() {
+	if len(r.armed) != len(r.subs)-len(r.buffering) {
+		return
+	}
+	n := r.tail.n.Load()
+	for i := r.freed; i < n; i++ {
+		r.tail.entries[i].frame = nil
+	}
+	r.freed = n
 }
 
 // logEnd is the cursor just past the last frame. r.mu must be held.

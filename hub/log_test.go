@@ -132,3 +132,48 @@ func TestRearmFindsFrameThatCameMeanwhile(t *testing.T) {
 		t.Fatalf("took %q, want message 2", got)
 	}
 }
+
+// The last chunk of a room's log keeps no frame that every subscription
+// has read, and keeps those that one has not.
+func TestLogLetsGoOfReadFrames(t *testing.T) {
+	f := newSigFixture(t, "alice", "bob")
+	h := f.hub(t, inmem.NewBroker())
+	alice, bob := f.client(t, h, "alice"), f.client(t, h, "bob")
+	frames(t, alice)
+	frames(t, bob)
+	post := func(id string) {
+		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: id, Body: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := func() int {
+		r := alice.sub1.r
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		n := 0
+		for _, e := range r.tail.entries[:r.tail.n.Load()] {
+			if e.frame != nil {
+				n++
+			}
+		}
+		return n
+	}
+	post("1")
+	post("2")
+	frames(t, alice)
+	if n := held(); n != 2 {
+		t.Fatalf("the log holds %d frames while bob has read none of 2", n)
+	}
+	if got := frames(t, bob); len(got) != 2 {
+		t.Fatalf("bob took %q", got)
+	}
+	if n := held(); n != 0 {
+		t.Fatalf("the log holds %d frames that both have read", n)
+	}
+	post("3")
+	frames(t, alice)
+	bob.Close(nil) // the one behind leaves
+	if n := held(); n != 0 {
+		t.Fatalf("the log holds %d frames after the one behind left", n)
+	}
+}

@@ -34,12 +34,14 @@ type room struct {
 	early   []hanashi.Message
 	pending map[int64]hanashi.Message
 	subs    map[*sub]struct{}
-	// The live stream's frames (log.go): the log's last chunk and the
-	// bytes appended since the room started, the subscriptions that have
-	// read all of it and wait to be woken by the next frame, those still
-	// sending a backlog (which hold live messages in sub.buf instead),
-	// and when to next check the subscribers' lag.
+	// The live stream's frames (log.go): the log's last chunk, the
+	// entries of it whose frames letGo has dropped (those below freed),
+	// the bytes appended since the room started, the subscriptions that
+	// have read all of it and wait to be woken by the next frame, those
+	// still sending a backlog (which hold live messages in sub.buf
+	// instead), and when to next check the subscribers' lag.
 	tail      *logChunk
+	freed     int32
 	logBytes  int64
 	armed     []*sub
 	buffering []*sub
@@ -191,6 +193,7 @@ func (r *room) arm(s *sub) {
 	if s.armedAt == 0 {
 		r.armed = append(r.armed, s)
 		s.armedAt = int32(len(r.armed))
+		r.letGo()
 	}
 }
 
