@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/inmem"
 )
 
@@ -62,9 +61,7 @@ func TestFailedClientLetsGoOfLog(t *testing.T) {
 	t.Cleanup(func() { h.Close(context.Background()) })
 	slow := f.client(t, h, "alice") // never read
 	for i := 0; ; i++ {
-		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: fmt.Sprint(i), Body: "hello"}); err != nil {
-			t.Fatal(err)
-		}
+		f.post(t, h, "alice", fmt.Sprint(i))
 		if slow.Err() != nil {
 			break
 		}
@@ -102,12 +99,7 @@ func TestRearmFindsFrameThatCameMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Take()
-	post := func(id string) {
-		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: id, Body: "hi"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	post("1")
+	f.post(t, h, "alice", "1")
 	// The first half of Take, by hand.
 	c.mu.Lock()
 	s := c.sub1
@@ -122,7 +114,7 @@ func TestRearmFindsFrameThatCameMeanwhile(t *testing.T) {
 		t.Fatalf("read %d frames, want the one message", n)
 	}
 	before := readies.Load()
-	post("2") // neither armed nor flagged: no one is woken yet
+	f.post(t, h, "alice", "2") // neither armed nor flagged: no one is woken yet
 	s.rearm()
 	if readies.Load() == before {
 		t.Fatal("rearm did not tell the writer of the frame that came meanwhile")
@@ -141,11 +133,6 @@ func TestLogLetsGoOfReadFrames(t *testing.T) {
 	alice, bob := f.client(t, h, "alice"), f.client(t, h, "bob")
 	frames(t, alice)
 	frames(t, bob)
-	post := func(id string) {
-		if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users["alice"].ID, ClientID: id, Body: "hi"}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	held := func() int {
 		r := alice.sub1.r
 		r.mu.Lock()
@@ -158,8 +145,8 @@ func TestLogLetsGoOfReadFrames(t *testing.T) {
 		}
 		return n
 	}
-	post("1")
-	post("2")
+	f.post(t, h, "alice", "1")
+	f.post(t, h, "alice", "2")
 	frames(t, alice)
 	if n := held(); n != 2 {
 		t.Fatalf("the log holds %d frames while bob has read none of 2", n)
@@ -170,7 +157,7 @@ func TestLogLetsGoOfReadFrames(t *testing.T) {
 	if n := held(); n != 0 {
 		t.Fatalf("the log holds %d frames that both have read", n)
 	}
-	post("3")
+	f.post(t, h, "alice", "3")
 	frames(t, alice)
 	bob.Close(nil) // the one behind leaves
 	if n := held(); n != 0 {

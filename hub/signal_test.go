@@ -121,6 +121,14 @@ func (f *sigFixture) client(t *testing.T, h *Hub, name string) *Client {
 	return c
 }
 
+// post sends a message as name into the fixture's room.
+func (f *sigFixture) post(t *testing.T, h *Hub, name, clientID string) {
+	t.Helper()
+	if _, err := h.Post(t.Context(), hanashi.Post{Room: f.room.ID, Author: f.users[name].ID, ClientID: clientID, Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // frames takes what c has queued, without the subscribed frames.
 func frames(t *testing.T, c *Client) []string {
 	t.Helper()
