@@ -363,6 +363,9 @@ func (c *Client) Take() ([][]byte, error) {
 		c.mu.Unlock()
 		return nil, nil
 	}
+	if c.endAfter == nil {
+		c.moveLogLocked()
+	}
 	batch := c.frames
 	clear(c.spare)
 	c.frames = c.spare[:0]
@@ -372,21 +375,12 @@ func (c *Client) Take() ([][]byte, error) {
 	c.size = 0
 	taken := c.flagged
 	c.flagged = c.taken[:0]
-	n := 0
 	for _, s := range taken {
-		var frames int
-		if c.endAfter == nil {
-			batch, frames, _ = s.read(batch)
-			n += frames
-		}
 		s.flagged = false
 	}
 	c.spare, c.taken = batch, taken
 	space, end := c.space, c.endAfter
 	c.mu.Unlock()
-	if n > 0 {
-		c.h.stats.deliveries.Add(uint64(n))
-	}
 	// What was flagged is armed again, to be woken by its room's next
 	// frame; or flagged again if one came meanwhile.
 	for i, s := range taken {
