@@ -33,7 +33,8 @@ const maxBuffered = 10000
 // A connection's writer gets the frames in one of two ways: a goroutine of
 // its own waits in Next, or, with a ready function given to NewClient,
 // something is told when there is work and calls Take without waiting (an
-// event loop serving many connections with a few goroutines).
+// event loop serving many connections with a few goroutines, pacing its
+// writes).
 type Client struct {
 	// What a room's wake-up and Push touch, together: a thousand
 	// clients do not stay in the cache.
@@ -85,6 +86,14 @@ const maxKeptBatch = 32
 // when the client ends. It is called with
 // the client's lock held, and often a room's too: it must be quick and
 // must not call the client.
+//
+// Such a writer paces itself, and the client relies on it: a writer that
+// got frames from Take calls Take again a while later (a flush period,
+// say) without waiting for ready. Until then, the subscriptions that had
+// frames for it stay with the writer, and their rooms' new frames do not
+// call ready: a busy subscription costs its room nothing per message.
+// A Take that finds nothing new for them puts them back to be woken by
+// their rooms' next frames.
 func (h *Hub) NewClient(ready func()) *Client {
 	c := &Client{h: h, ready: ready}
 	if ready == nil {
@@ -151,12 +160,14 @@ type sub struct {
 
 	// Guarded by the client's mutex: where the subscription is in the
 	// room's log and how many bytes of it it has read, the live messages
-	// it leaves out (seq <= skip), whether it is in c.flagged, and whether
-	// the client dropped it.
+	// it leaves out (seq <= skip), whether it is in c.flagged, whether
+	// frames were read from its log since the writer last took (see
+	// Take), and whether the client dropped it.
 	at      cursor
 	pos     int64
 	skip    int64
 	flagged bool
+	took    bool
 	gone    bool
 }
 
@@ -220,6 +231,7 @@ func (c *Client) moveLogLocked() {
 		c.frames, frames, bytes = s.read(c.frames)
 		c.size += bytes
 		n += frames
+		s.took = s.took || frames > 0
 	}
 	if n > 0 {
 		c.h.stats.deliveries.Add(uint64(n))
@@ -351,8 +363,9 @@ func (c *Client) Next(ctx context.Context) ([][]byte, error) {
 // valid until the next call to Take or Next. It returns the client's error
 // once the client has failed or been closed; frames still queued then are
 // dropped. A client made with a ready function signals again when the
-// next frame is queued after Take. Take must not be called concurrently
-// with itself or Next.
+// next frame is queued after a Take that returned none; after one that
+// returned frames, the writer is to come back on its own (see NewClient).
+// Take must not be called concurrently with itself or Next.
 func (c *Client) Take() ([][]byte, error) {
 	c.mu.Lock()
 	if c.err != nil {
@@ -373,16 +386,25 @@ func (c *Client) Take() ([][]byte, error) {
 		c.frames = nil
 	}
 	c.size = 0
-	taken := c.flagged
-	c.flagged = c.taken[:0]
-	for _, s := range taken {
-		s.flagged = false
+	// A subscription that had frames stays flagged for a writer that
+	// paces itself: it comes back (see NewClient). The others are armed
+	// again, to be woken by their rooms' next frames; or flagged again if
+	// one came meanwhile.
+	taken, busy := c.taken[:0], c.flagged[:0]
+	for _, s := range c.flagged {
+		if s.took && c.ready != nil {
+			busy = append(busy, s)
+		} else {
+			s.flagged = false
+			taken = append(taken, s)
+		}
+		s.took = false
 	}
+	clear(c.flagged[len(busy):])
+	c.flagged = busy
 	c.spare, c.taken = batch, taken
 	space, end := c.space, c.endAfter
 	c.mu.Unlock()
-	// What was flagged is armed again, to be woken by its room's next
-	// frame; or flagged again if one came meanwhile.
 	for i, s := range taken {
 		s.rearm()
 		taken[i] = nil

@@ -30,7 +30,9 @@ func takeAll(t testing.TB, c *hub.Client) ([]string, error) {
 
 // A writer that does not wait in Next is told, through ready, when there
 // is work: when the queue becomes non-empty, when it passes half full,
-// and when the client ends with nothing queued; not for every frame.
+// and when the client ends with nothing queued; not for every frame, and
+// not for the frames of a subscription it is to come back for: one that
+// had frames for its last Take.
 func TestReadyAndTake(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{QueueBytes: 100})
 	var readies atomic.Int64
@@ -59,10 +61,19 @@ func TestReadyAndTake(t *testing.T) {
 		t.Fatalf("took %q, %v", got, err)
 	}
 	f.post(t, "c")
-	want(2, "a frame after Take")
+	want(1, "a frame after a Take that returned frames")
+	if got, err := takeAll(t, c); fmt.Sprint(got) != fmt.Sprintf("[m %d 3]", f.room.ID) || err != nil {
+		t.Fatalf("coming back: took %q, %v", got, err)
+	}
+	if got, err := takeAll(t, c); len(got) != 0 || err != nil {
+		t.Fatalf("coming back again: took %q, %v", got, err)
+	}
+	f.post(t, "d")
+	want(2, "a frame after a Take that found nothing")
+	c.Take()
+	c.Take()
 
 	// 10-byte frames: past 50 bytes the writer is told to hurry.
-	c.Take()
 	for range 5 {
 		c.Push(make([]byte, 10))
 	}

@@ -266,11 +266,12 @@ func TestResubscribeWhileOthersSend(t *testing.T) {
 	}
 }
 
-// Writers that take frames only when ready tells them to, as the event
-// loop's flushers do, get every message of every room once and in order
-// while four senders post into two rooms and the clients' own frames
-// (acks, say) are queued in between: no wake-up is lost between a room's
-// log, the client's queue and the writer.
+// Writers that take frames when ready tells them to, and come back a
+// moment after a Take that returned frames, as the event loop's flushers
+// do, get every message of every room once and in order while four
+// senders post into two rooms and the clients' own frames (acks, say) are
+// queued in between: no wake-up is lost between a room's log, the
+// client's queue and the writer.
 func TestReadyWritersMissNothing(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{})
 	second, err := f.store.CreateRoom(t.Context(), hanashi.NewRoom{Name: "second", Creator: f.user.ID})
@@ -304,13 +305,19 @@ func TestReadyWritersMissNothing(t *testing.T) {
 		}
 		cs[i] = cl
 		wg.Go(func() {
+			var again <-chan time.Time // set after a Take that returned frames
 			for n := 0; ; n++ {
 				select {
 				case <-cl.wake:
+				case <-again:
 				case <-stop:
 					return
 				}
 				frames, err := cl.c.Take()
+				again = nil
+				if len(frames) > 0 {
+					again = time.After(time.Millisecond)
+				}
 				if err != nil {
 					t.Errorf("client %d: %v", i, err)
 					return

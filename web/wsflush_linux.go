@@ -35,8 +35,11 @@ const (
 // steps that leave the one core to the committer and the readers in
 // between. A connection that was
 // quiet for a whole period is written at once, so a lone message has no
-// wait at all. When the flusher falls behind, slots are merged and batches
-// grow: under load the cost per delivery falls.
+// wait at all. A connection that got frames from its hub client is listed
+// in its slot again: the flusher comes back a period later without being
+// told, as the hub client expects (see hub.NewClient), so a busy room
+// wakes nobody for its messages. When the flusher falls behind, slots are
+// merged and batches grow: under load the cost per delivery falls.
 type flusher struct {
 	tick  time.Duration // period / flushSlots
 	epoch time.Time
@@ -114,7 +117,7 @@ func (f *flusher) schedule(c *conn) {
 // run writes connections as their slots come, a tick at a time, while
 // any are waiting; then it sleeps until one is.
 func (f *flusher) run() {
-	var batch []*conn
+	var batch, later []*conn
 	last := f.clock() // the last tick whose slot was written
 	for range f.wake {
 		for {
@@ -133,13 +136,11 @@ func (f *flusher) run() {
 			}
 			last = t
 			f.waiting -= len(batch)
-			idle := f.waiting == 0
 			// A connection hurried along is listed twice: written once.
 			due := batch[:0]
 			for _, c := range batch {
 				if c.ev.queued {
 					c.ev.queued, c.ev.hurried = false, false
-					c.ev.lastTick = t
 					due = append(due, c)
 				}
 			}
@@ -147,11 +148,35 @@ func (f *flusher) run() {
 			batch = due
 			f.mu.Unlock()
 
-			for i, c := range batch {
-				c.flush(f)
-				batch[i] = nil
+			// Those written are paced from now; those that took frames
+			// are listed again in their slots: the flusher comes back
+			// for them a period later (see hub.NewClient).
+			written, back := batch[:0], later[:0]
+			for _, c := range batch {
+				wrote, again := c.flush(f)
+				if wrote {
+					written = append(written, c)
+				}
+				if again {
+					back = append(back, c)
+				}
 			}
-			batch = batch[:0]
+			f.mu.Lock()
+			for _, c := range written {
+				c.ev.lastTick = t
+			}
+			for _, c := range back {
+				if ev := &c.ev; !ev.queued {
+					ev.queued = true
+					f.slots[ev.slot] = append(f.slots[ev.slot], c)
+					f.waiting++
+				}
+			}
+			idle := f.waiting == 0
+			f.mu.Unlock()
+			clear(batch)
+			clear(back)
+			batch, later = batch[:0], back[:0]
 			if idle {
 				break
 			}

@@ -423,17 +423,20 @@ func (c *conn) readEnded() {
 }
 
 // flush writes whatever the connection has queued, without waiting. It
-// runs on the connection's flusher.
-func (c *conn) flush(f *flusher) {
+// runs on the connection's flusher, and reports whether it wrote, and
+// whether the flusher is to come back a period later: the hub client gave
+// it frames, which all went out (see hub.NewClient; a write that stalls
+// is finished by finishWrite, which reschedules the connection).
+func (c *conn) flush(f *flusher) (wrote, again bool) {
 	ev := &c.ev
 	if ev.stalled.Load() || ev.shut {
-		return // finishWrite reschedules when it is done
+		return false, false // finishWrite reschedules when it is done
 	}
 	if len(ev.out) == 0 {
 		frames, err := c.client.Take()
 		switch {
 		case err != nil && ev.closing:
-			return // the close frame is out or on its way
+			return false, false // the close frame is out or on its way
 		case err != nil:
 			ev.closing = true
 			if code, reason := c.closeCode(err); code != 0 {
@@ -444,7 +447,7 @@ func (c *conn) flush(f *flusher) {
 		}
 	}
 	if len(ev.out) == 0 && !ev.closing {
-		return
+		return false, false
 	}
 	f.cur, f.done, f.err = ev, false, nil
 	err := ev.rc.Write(f.writeFn)
@@ -455,12 +458,16 @@ func (c *conn) flush(f *flusher) {
 	switch {
 	case err != nil:
 		c.abort()
+		return false, false
 	case !f.done:
 		ev.stalled.Store(true)
 		go c.finishWrite()
+		return true, false
 	case ev.closing:
 		c.halfClose()
+		return true, false
 	}
+	return true, true
 }
 
 // finishWrite writes what the socket could not take at once, waiting for
