@@ -7,7 +7,7 @@ import "sync/atomic"
 // touch every subscriber for every message: the room appends the frame and
 // wakes only the subscriptions that had read everything (the armed ones,
 // see room.armed). A writer pacing its connection takes, in one go, all
-// that the log gathered since; at 200 messages a second and a 28 ms
+// that the log gathered since; at 200 messages a second and a 30 ms
 // flush period, a subscriber is touched once per 5 or 6 messages instead
 // of for each.
 //

@@ -11,11 +11,12 @@ import (
 const (
 	// flushPeriod is how often a busy connection is written at most. It
 	// trades CPU for latency: at 1000 subscribers and 200 messages a
-	// second, 28 ms gave 0.56-0.60 cores and a p99 of 30 ms here, 25 ms
-	// 0.03-0.04 cores more and a p99 of 27.5 ms, 20 ms about 0.1 cores
-	// more (see README, Performance). A message waits at most a period
-	// for each connection, so the p99 cannot go below it.
-	flushPeriod = 28 * time.Millisecond
+	// second, 30 ms gave 0.48-0.52 cores and a p99 of 31-32 ms here, 28
+	// ms 0.52-0.54 cores and 30 ms, 25 ms 0.03-0.04 cores more than 28
+	// and a p99 of 27.5 ms, 20 ms about 0.1 cores more (see README,
+	// Performance). A message waits at most a period for each
+	// connection, so the p99 cannot go below it.
+	flushPeriod = 30 * time.Millisecond
 	// flushSlots is how many slots the period is cut into.
 	flushSlots = 16
 )
@@ -27,7 +28,7 @@ const (
 // size, so CPU follows the number of writes, and the number of writes is
 // what coalescing buys down. A flusher writes a busy connection at most
 // once per period, with everything that gathered meanwhile: at 200
-// messages a second and a 28 ms period, 5 or 6 frames per write. To keep
+// messages a second and a 30 ms period, 6 frames per write. To keep
 // that wait from adding up with the time it takes to write a thousand
 // sockets, the connections are spread over flushSlots slots of the
 // period, each written in its own slot: a message waits for each
