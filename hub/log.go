@@ -5,11 +5,12 @@ import "sync/atomic"
 // A room's log holds the message frames it handed out lately, each once,
 // for its subscriptions to read at their writers' pace. Fan-out does not
 // touch every subscriber for every message: the room appends the frame and
-// wakes only the subscriptions that had read everything (the armed ones,
-// see room.armed). A writer pacing its connection takes, in one go, all
+// wakes only the subscriptions that had read everything and wait (the
+// armed ones, see room.armed); a busy one's writer comes back on its own
+// (see NewClient). A writer pacing its connection takes, in one go, all
 // that the log gathered since; at 200 messages a second and a 30 ms
-// flush period, a subscriber is touched once per 5 or 6 messages instead
-// of for each.
+// flush period, a subscriber is touched once per 6 messages instead of
+// for each.
 //
 // The log is a chain of chunks that only the room writes, under its
 // mutex, and that readers read without it: an entry does not change once
