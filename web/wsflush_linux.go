@@ -58,7 +58,7 @@ type flusher struct {
 	iov     []syscall.Iovec
 	done    bool
 	err     error
-	writeFn func(fd uintptr) bool
+	writeFn func(fd uintptr)
 }
 
 func newFlusher(period time.Duration) *flusher {
@@ -186,8 +186,12 @@ func (f *flusher) run() {
 	}
 }
 
-// write is the flusher's RawConn.Write callback, for f.cur.
-func (f *flusher) write(fd uintptr) bool {
+// write is the flusher's callback for RawConn.Control, for f.cur: it
+// writes without waiting (finishWrite waits, with RawConn.Write). Control
+// only holds the descriptor open for the call; Write would also ready the
+// runtime poller for a wait that never comes, which costs a cache miss
+// per connection and period (pollReset: 2% of the CPU at 1000 x 200
+// msg/s).
+func (f *flusher) write(fd uintptr) {
 	f.done, f.err = f.cur.writeSome(int(fd), &f.iov)
-	return true // never wait: finishWrite does
 }

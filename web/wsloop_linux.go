@@ -451,7 +451,7 @@ func (c *conn) flush(f *flusher) (wrote, again bool) {
 		return false, false
 	}
 	f.cur, f.done, f.err = ev, false, nil
-	err := ev.rc.Write(f.writeFn)
+	err := ev.rc.Control(f.writeFn)
 	f.cur = nil
 	if err == nil {
 		err = f.err
