@@ -6,7 +6,7 @@
 // It exists instead of a library because the server's fan-out depends on
 // three things the usual packages do not allow. First, a message frame is
 // encoded once with [AppendFrame] and the same bytes are queued to every
-// subscriber, whose writer then flushes many queued frames in one writev on
+// subscriber, whose writer then flushes many queued frames in one write on
 // [Conn.NetConn]; libraries insist on owning the write path and encode per
 // connection. Second, the server reads its sockets itself, from an event
 // loop, and decodes what arrived with a [Decoder], which keeps nothing
