@@ -39,19 +39,24 @@ func TestBrowserSignIn(t *testing.T) {
 	alice := browserOpen(t, chromium, "alice", deadline)
 	bob := browserOpen(t, chromium, "bob", deadline)
 
-	// Alice: the page, "Sign in", Dex's form, and back.
-	alice.do(t, "sign in through Dex",
+	// Alice: the page, "Sign in", Dex's form, and back. Each click that
+	// leaves a page is followed by waitPage, not by a step that looks for
+	// a node: that could meet the page going away.
+	alice.do(t, "go to the sign-in page",
 		chromedp.Navigate(base),
 		chromedp.WaitVisible(chromedp.ID("login-link")),
 		chromedp.Click(chromedp.ID("login-link")),
-		chromedp.WaitVisible(chromedp.ID("provider-dex")),
-		chromedp.Click(chromedp.ID("provider-dex")),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
+	)
+	alice.waitPage(t, "the sign-in page", `document.getElementById("provider-dex")`)
+	alice.do(t, "go to Dex", chromedp.Click(chromedp.ID("provider-dex")))
+	alice.waitPage(t, "Dex's form", `document.querySelector('input[name="login"]')`)
+	alice.do(t, "sign in at Dex",
 		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), dex.Email),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), dex.Password),
 		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
-		chromedp.WaitVisible(chromedp.ID("app")),
 	)
+	alice.waitPage(t, "the app", `document.getElementById("app")`)
+	alice.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
 	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(dex.Name)))
 	alice.waitStatus(t, "connected")
 
@@ -72,8 +77,9 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("redeem")),
 		chromedp.Click(chromedp.ID("redeem")),
-		chromedp.WaitVisible(chromedp.ID("app")),
 	)
+	bob.waitPage(t, "the app", `document.getElementById("app")`)
+	bob.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
 	bob.poll(t, "his name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(strings.Split(email, "@")[0])))
 	bob.waitStatus(t, "connected")
 

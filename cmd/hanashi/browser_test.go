@@ -452,6 +452,33 @@ func (p *browserPerson) poll(t *testing.T, what, expr string) {
 	}
 }
 
+// waitPage waits until the JavaScript expression is truthy in whatever
+// page the tab shows, and that page has loaded: after a click that
+// navigates, a step can meet the page that is going away (its script
+// context or its nodes gone, which the browser reports as an error), so
+// each look is a fresh evaluation, and an error only means look again.
+func (p *browserPerson) waitPage(t *testing.T, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(browserWaitLimit)
+	if p.deadline.Before(deadline) {
+		deadline = p.deadline
+	}
+	var err error
+	for {
+		ctx, cancel := context.WithDeadline(p.ctx, deadline)
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!(`+expr+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if !time.Now().Add(25 * time.Millisecond).Before(deadline) {
+			t.Fatalf("%s: waiting for %s: %v", p.name, what, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
 func browserEval[T any](t *testing.T, p *browserPerson, expr string) T {
 	t.Helper()
 	ctx, cancel := context.WithDeadline(p.ctx, p.deadline)
