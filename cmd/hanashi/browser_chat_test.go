@@ -607,8 +607,8 @@ func browserChatSignIn(t *testing.T, p *browserPerson, srv *browserServer, base,
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.Click(chromedp.ID("send-link")),
-		chromedp.WaitVisible(chromedp.ID("sent")),
 	)
+	p.waitPage(t, "the page that says a link was sent", `document.getElementById("sent")`)
 	pattern := regexp.MustCompile(`email=` + regexp.QuoteMeta(email) + `\b.*link="?(http://[^\s"]+/auth/email/verify\?[^\s"]+)`)
 	var link string
 	for end := time.Now().Add(browserWaitLimit); link == ""; {
@@ -625,8 +625,9 @@ func browserChatSignIn(t *testing.T, p *browserPerson, srv *browserServer, base,
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("redeem")),
 		chromedp.Click(chromedp.ID("redeem")),
-		chromedp.WaitVisible(chromedp.ID("app")),
 	)
+	p.waitPage(t, "the app", `document.getElementById("app")`)
+	p.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
 	p.poll(t, "signed in", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(p.name)))
 	p.waitStatus(t, "connected")
 }

@@ -67,8 +67,8 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.Click(chromedp.ID("send-link")),
-		chromedp.WaitVisible(chromedp.ID("sent")),
 	)
+	bob.waitPage(t, "the page that says a link was sent", `document.getElementById("sent")`)
 	link := linkPattern.FindString(mp.WaitMessage(t, email, browserWaitLimit).Text)
 	if link == "" {
 		t.Fatal("no sign-in link in the mail")
