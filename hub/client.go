@@ -87,13 +87,14 @@ const maxKeptBatch = 32
 // the client's lock held, and often a room's too: it must be quick and
 // must not call the client.
 //
-// Such a writer paces itself, and the client relies on it: a writer that
-// got frames from Take calls Take again a while later (a flush period,
-// say) without waiting for ready. Until then, the subscriptions that had
-// frames for it stay with the writer, and their rooms' new frames do not
-// call ready: a busy subscription costs its room nothing per message.
-// A Take that finds nothing new for them puts them back to be woken by
-// their rooms' next frames.
+// Such a writer paces itself, and the client relies on it: when TakeMore
+// says so, the writer calls it again a while later (a flush period, say)
+// without waiting for ready. Until then, the busy subscriptions (those
+// that had more than one frame for the writer) stay with the writer, and
+// their rooms' new frames do not call ready: a busy subscription costs
+// its room nothing per message. A take that finds little for them puts
+// them back to be woken by their rooms' next frames, as are the others
+// right away: for a frame now and then, a wake-up is cheaper than a look.
 func (h *Hub) NewClient(ready func()) *Client {
 	c := &Client{h: h, ready: ready}
 	if ready == nil {
@@ -160,14 +161,14 @@ type sub struct {
 
 	// Guarded by the client's mutex: where the subscription is in the
 	// room's log and how many bytes of it it has read, the live messages
-	// it leaves out (seq <= skip), whether it is in c.flagged, whether
-	// frames were read from its log since the writer last took (see
-	// Take), and whether the client dropped it.
+	// it leaves out (seq <= skip), how many frames were read from its
+	// log since the writer last took (see TakeMore), whether it is in
+	// c.flagged, and whether the client dropped it.
 	at      cursor
 	pos     int64
 	skip    int64
+	took    int32
 	flagged bool
-	took    bool
 	gone    bool
 }
 
@@ -231,7 +232,7 @@ func (c *Client) moveLogLocked() {
 		c.frames, frames, bytes = s.read(c.frames)
 		c.size += bytes
 		n += frames
-		s.took = s.took || frames > 0
+		s.took += int32(frames)
 	}
 	if n > 0 {
 		c.h.stats.deliveries.Add(uint64(n))
@@ -363,18 +364,25 @@ func (c *Client) Next(ctx context.Context) ([][]byte, error) {
 // valid until the next call to Take or Next. It returns the client's error
 // once the client has failed or been closed; frames still queued then are
 // dropped. A client made with a ready function signals again when the
-// next frame is queued after a Take that returned none; after one that
-// returned frames, the writer is to come back on its own (see NewClient).
+// next frame is queued, except for busy subscriptions (see TakeMore).
 // Take must not be called concurrently with itself or Next.
 func (c *Client) Take() ([][]byte, error) {
+	frames, _, err := c.TakeMore()
+	return frames, err
+}
+
+// TakeMore is Take for a writer that paces itself (see NewClient): more
+// reports that some of the client's subscriptions are busy, and wait for
+// the writer to come back rather than for their rooms to call ready.
+func (c *Client) TakeMore() (_ [][]byte, more bool, _ error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
-		return nil, c.err
+		return nil, false, c.err
 	}
 	if c.idleLocked() {
 		c.mu.Unlock()
-		return nil, nil
+		return nil, false, nil
 	}
 	if c.endAfter == nil {
 		c.moveLogLocked()
@@ -386,24 +394,26 @@ func (c *Client) Take() ([][]byte, error) {
 		c.frames = nil
 	}
 	c.size = 0
-	// A subscription that had frames stays flagged for a writer that
-	// paces itself: it comes back (see NewClient). The others are armed
-	// again, to be woken by their rooms' next frames; or flagged again if
-	// one came meanwhile.
+	// A busy subscription stays flagged for a writer that paces itself:
+	// it comes back (see NewClient). The others are armed again, to be
+	// woken by their rooms' next frames; or flagged again if one came
+	// meanwhile. A client that ends keeps none, so that its end tells
+	// the writer (failLocked).
+	space, end := c.space, c.endAfter
 	taken, busy := c.taken[:0], c.flagged[:0]
 	for _, s := range c.flagged {
-		if s.took && c.ready != nil {
+		if s.took > 1 && c.ready != nil && end == nil {
 			busy = append(busy, s)
 		} else {
 			s.flagged = false
 			taken = append(taken, s)
 		}
-		s.took = false
+		s.took = 0
 	}
 	clear(c.flagged[len(busy):])
 	c.flagged = busy
 	c.spare, c.taken = batch, taken
-	space, end := c.space, c.endAfter
+	more = len(busy) > 0
 	c.mu.Unlock()
 	for i, s := range taken {
 		s.rearm()
@@ -420,7 +430,7 @@ func (c *Client) Take() ([][]byte, error) {
 		// finds the error and sends its close frame.
 		c.Close(end)
 	}
-	return batch, nil
+	return batch, more, nil
 }
 
 // rearm puts a subscription that Take read back on its room's list of

@@ -21,18 +21,22 @@ import (
 func takeAll(t testing.TB, c *hub.Client) ([]string, error) {
 	t.Helper()
 	frames, err := c.Take()
+	return texts(frames), err
+}
+
+func texts(frames [][]byte) []string {
 	var out []string
 	for _, f := range frames {
 		out = append(out, string(f))
 	}
-	return out, err
+	return out
 }
 
 // A writer that does not wait in Next is told, through ready, when there
 // is work: when the queue becomes non-empty, when it passes half full,
 // and when the client ends with nothing queued; not for every frame, and
-// not for the frames of a subscription it is to come back for: one that
-// had frames for its last Take.
+// not for the frames of a busy subscription, which it is to come back
+// for: one that had more than one frame for its last take.
 func TestReadyAndTake(t *testing.T) {
 	f := newFixture(t, nil, hub.Config{QueueBytes: 100})
 	var readies atomic.Int64
@@ -56,38 +60,40 @@ func TestReadyAndTake(t *testing.T) {
 	f.post(t, "a")
 	f.post(t, "b")
 	want(1, "more frames before Take")
-	got, err := takeAll(t, c)
-	if fmt.Sprint(got) != fmt.Sprintf("[s %d 0 m %d 1 m %d 2]", f.room.ID, f.room.ID, f.room.ID) || err != nil {
-		t.Fatalf("took %q, %v", got, err)
+	got, more, err := c.TakeMore()
+	if len(got) != 3 || !more || err != nil {
+		t.Fatalf("took %q, more %v, %v; want 3 frames and more", got, more, err)
 	}
 	f.post(t, "c")
-	want(1, "a frame after a Take that returned frames")
-	if got, err := takeAll(t, c); fmt.Sprint(got) != fmt.Sprintf("[m %d 3]", f.room.ID) || err != nil {
-		t.Fatalf("coming back: took %q, %v", got, err)
-	}
-	if got, err := takeAll(t, c); len(got) != 0 || err != nil {
-		t.Fatalf("coming back again: took %q, %v", got, err)
+	want(1, "a frame for a busy subscription")
+	got, more, err = c.TakeMore()
+	if fmt.Sprint(texts(got)) != fmt.Sprintf("[m %d 3]", f.room.ID) || more || err != nil {
+		t.Fatalf("coming back: took %q, more %v, %v; want message 3 alone and no more", got, more, err)
 	}
 	f.post(t, "d")
-	want(2, "a frame after a Take that found nothing")
-	c.Take()
+	want(2, "a frame after a take that found one")
+	if _, more, _ := c.TakeMore(); more {
+		t.Fatal("one frame made the subscription busy")
+	}
+	f.post(t, "e")
+	want(3, "a frame after a take that found one")
 	c.Take()
 
 	// 10-byte frames: past 50 bytes the writer is told to hurry.
 	for range 5 {
 		c.Push(make([]byte, 10))
 	}
-	want(3, "50 bytes queued")
+	want(4, "50 bytes queued")
 	c.Push(make([]byte, 10))
-	want(4, "past half full")
+	want(5, "past half full")
 	for range 4 {
 		c.Push(make([]byte, 10))
 	}
-	want(4, "filling up")
+	want(5, "filling up")
 	if c.Push(make([]byte, 10)) {
 		t.Fatal("a full queue took a frame")
 	}
-	want(4, "overflow with frames queued: the writer finds out when it takes them")
+	want(5, "overflow with frames queued: the writer finds out when it takes them")
 	if _, err := c.Take(); !errors.Is(err, hub.ErrTooSlow) {
 		t.Fatalf("Take after the overflow: %v", err)
 	}
@@ -95,7 +101,7 @@ func TestReadyAndTake(t *testing.T) {
 	// A client that ends with nothing queued tells its writer.
 	c2 := f.hub.NewClient(func() { readies.Add(1) })
 	c2.Close(nil)
-	want(5, "closed while empty")
+	want(6, "closed while empty")
 	if _, err := c2.Take(); !errors.Is(err, hub.ErrClosed) {
 		t.Fatalf("Take after Close: %v", err)
 	}
@@ -320,6 +326,38 @@ func TestCloseAfterQueued(t *testing.T) {
 		if err := idle.Err(); !errors.Is(err, end) {
 			t.Fatalf("idle client: Err = %v, want %v", err, end)
 		}
+	}
+}
+
+// A client that ends while its writer is to come back for a busy
+// subscription tells the writer all the same: the last take keeps nothing
+// busy, and the end calls ready, as for any writer with nothing to take.
+func TestEndWithBusySubscription(t *testing.T) {
+	f := newFixture(t, nil, hub.Config{})
+	end := errors.New("shutting down")
+	var readies atomic.Int64
+	c := f.hub.NewClient(func() { readies.Add(1) })
+	if err := c.Subscribe(t.Context(), f.room.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.post(t, "1")
+	f.post(t, "2")
+	if got, more, err := c.TakeMore(); !more || err != nil {
+		t.Fatalf("took %q, more %v, %v; want the subscription busy", texts(got), more, err)
+	}
+	f.post(t, "3")
+	f.post(t, "4")
+	c.CloseAfterQueued(end)
+	before := readies.Load()
+	got, more, err := c.TakeMore()
+	if fmt.Sprint(texts(got)) != fmt.Sprintf("[m %d 3 m %d 4]", f.room.ID, f.room.ID) || more || err != nil {
+		t.Fatalf("last take: %q, more %v, %v; want messages 3 and 4 and no more", texts(got), more, err)
+	}
+	if readies.Load() == before {
+		t.Fatal("the client ended without telling its writer")
+	}
+	if _, _, err := c.TakeMore(); !errors.Is(err, end) {
+		t.Fatalf("take after the end: %v, want %v", err, end)
 	}
 }
 

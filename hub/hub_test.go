@@ -267,8 +267,8 @@ func TestResubscribeWhileOthersSend(t *testing.T) {
 }
 
 // Writers that take frames when ready tells them to, and come back a
-// moment after a Take that returned frames, as the event loop's flushers
-// do, get every message of every room once and in order while four
+// moment later when TakeMore says so, as the event loop's flushers do,
+// get every message of every room once and in order while four
 // senders post into two rooms and the clients' own frames (acks, say) are
 // queued in between: no wake-up is lost between a room's log, the
 // client's queue and the writer.
@@ -305,7 +305,7 @@ func TestReadyWritersMissNothing(t *testing.T) {
 		}
 		cs[i] = cl
 		wg.Go(func() {
-			var again <-chan time.Time // set after a Take that returned frames
+			var again <-chan time.Time // set when TakeMore says to come back
 			for n := 0; ; n++ {
 				select {
 				case <-cl.wake:
@@ -313,9 +313,9 @@ func TestReadyWritersMissNothing(t *testing.T) {
 				case <-stop:
 					return
 				}
-				frames, err := cl.c.Take()
+				frames, more, err := cl.c.TakeMore()
 				again = nil
-				if len(frames) > 0 {
+				if more {
 					again = time.After(time.Millisecond)
 				}
 				if err != nil {

@@ -425,16 +425,18 @@ func (c *conn) readEnded() {
 
 // flush writes whatever the connection has queued, without waiting. It
 // runs on the connection's flusher, and reports whether it wrote, and
-// whether the flusher is to come back a period later: the hub client gave
-// it frames, which all went out (see hub.NewClient; a write that stalls
-// is finished by finishWrite, which reschedules the connection).
+// whether the flusher is to come back a period later: the hub client has
+// busy subscriptions, and the frames all went out (see hub.NewClient; a
+// write that stalls is finished by finishWrite, which reschedules the
+// connection).
 func (c *conn) flush(f *flusher) (wrote, again bool) {
 	ev := &c.ev
 	if ev.stalled.Load() || ev.shut {
 		return false, false // finishWrite reschedules when it is done
 	}
 	if len(ev.out) == 0 {
-		frames, err := c.client.Take()
+		frames, more, err := c.client.TakeMore()
+		again = more
 		switch {
 		case err != nil && ev.closing:
 			return false, false // the close frame is out or on its way
@@ -468,7 +470,7 @@ func (c *conn) flush(f *flusher) (wrote, again bool) {
 		c.halfClose()
 		return true, false
 	}
-	return true, true
+	return true, again
 }
 
 // finishWrite writes what the socket could not take at once, waiting for
