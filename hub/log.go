@@ -7,7 +7,7 @@ import "sync/atomic"
 // touch every subscriber for every message: the room appends the frame and
 // wakes only the subscriptions that had read everything and wait (the
 // armed ones, see room.armed); a busy one's writer comes back on its own
-// (see NewClient). A writer pacing its connection takes, in one go, all
+// (see TakeMore). A writer pacing its connection takes, in one go, all
 // that the log gathered since; at 200 messages a second and a 30 ms
 // flush period, a subscriber is touched once per 6 messages instead of
 // for each.

@@ -36,10 +36,10 @@ const (
 // steps that leave the one core to the committer and the readers in
 // between. A connection that was
 // quiet for a whole period is written at once, so a lone message has no
-// wait at all. A connection that got frames from its hub client is listed
-// in its slot again: the flusher comes back a period later without being
-// told, as the hub client expects (see hub.NewClient), so a busy room
-// wakes nobody for its messages. When the flusher falls behind, slots are
+// wait at all. A connection whose hub client has busy subscriptions (see
+// hub.Client.TakeMore) is listed in its slot again: the flusher comes
+// back a period later without being told, so a busy room wakes nobody
+// for its messages. When the flusher falls behind, slots are
 // merged and batches grow: under load the cost per delivery falls.
 type flusher struct {
 	tick  time.Duration // period / flushSlots
@@ -149,9 +149,9 @@ func (f *flusher) run() {
 			batch = due
 			f.mu.Unlock()
 
-			// Those written are paced from now; those that took frames
-			// are listed again in their slots: the flusher comes back
-			// for them a period later (see hub.NewClient).
+			// Those written are paced from now; those with busy
+			// subscriptions are listed again in their slots: the
+			// flusher comes back for them a period later.
 			written, back := batch[:0], later[:0]
 			for _, c := range batch {
 				wrote, again := c.flush(f)
