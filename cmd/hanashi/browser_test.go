@@ -435,13 +435,20 @@ func (p *browserPerson) do(t *testing.T, what string, steps ...chromedp.Action[c
 // not at the end of the test's deadline. It is far above what any step takes.
 const browserWaitLimit = 30 * time.Second
 
-// poll waits until the JavaScript expression is truthy.
-func (p *browserPerson) poll(t *testing.T, what, expr string) {
-	t.Helper()
+// waitDeadline is when a wait that starts now gives up: after
+// browserWaitLimit, or at the test's deadline if that comes first.
+func (p *browserPerson) waitDeadline() time.Time {
 	deadline := time.Now().Add(browserWaitLimit)
 	if p.deadline.Before(deadline) {
 		deadline = p.deadline
 	}
+	return deadline
+}
+
+// poll waits until the JavaScript expression is truthy.
+func (p *browserPerson) poll(t *testing.T, what, expr string) {
+	t.Helper()
+	deadline := p.waitDeadline()
 	ctx, cancel := context.WithDeadline(p.ctx, deadline)
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
@@ -459,10 +466,7 @@ func (p *browserPerson) poll(t *testing.T, what, expr string) {
 // each look is a fresh evaluation, and an error only means look again.
 func (p *browserPerson) waitPage(t *testing.T, what, expr string) {
 	t.Helper()
-	deadline := time.Now().Add(browserWaitLimit)
-	if p.deadline.Before(deadline) {
-		deadline = p.deadline
-	}
+	deadline := p.waitDeadline()
 	var err error
 	for {
 		ctx, cancel := context.WithDeadline(p.ctx, deadline)
