@@ -217,6 +217,12 @@ type Store interface {
 	// LastSeq returns the sequence number of the room's newest message (0 for
 	// an empty room), or ENOTFOUND.
 	LastSeq(ctx context.Context, room RoomID) (int64, error)
+	// LastSeqs returns the sequence number of each room's newest message,
+	// in the order of rooms: 0 for an empty room and for one that does not
+	// exist. It is one query whatever the number of rooms, for a node that
+	// checks every room it serves against the store (hub's sweep); callers
+	// keep rooms to a few hundred per call.
+	LastSeqs(ctx context.Context, rooms []RoomID) ([]int64, error)
 
 	// MarkRead advances user's read marker in room to seq and returns the
 	// marker as now stored. It never moves back: a seq below the marker

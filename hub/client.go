@@ -674,6 +674,12 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 	s.buf = nil
 	s.buffering = false
 	r.buffering = deleteSub(r.buffering, s)
+	// The backlog went past what the room has handed out: the room reads
+	// the rest from the store for its other subscribers (this one skips
+	// what it has).
+	if cursor > r.last {
+		r.scheduleFill(0)
+	}
 	// Live from here: the log's next frame is the first after r.last.
 	c.mu.Lock()
 	if !s.gone && c.err == nil {
@@ -681,32 +687,34 @@ func (c *Client) Subscribe(ctx context.Context, id hanashi.RoomID, after *int64)
 		r.arm(s)
 	}
 	c.mu.Unlock()
-	c.Push(c.h.cfg.Encoder.Subscribed(id, r.last))
+	c.Push(c.h.cfg.Encoder.Subscribed(id, max(r.last, cursor)))
 	r.sendPresence(c)
 	return nil
 }
 
-// sendBacklog queues the stored messages in (*cursor, last], advancing
-// *cursor, at the pace the client reads them. It returns how many it
-// queued.
+// sendBacklog queues the stored messages after *cursor, advancing it, at
+// the pace the client reads them. It reads at least up to last, the seq
+// the live stream had handed out when the subscription attached, and on
+// to the end of the page that passes it: the store may be ahead of what
+// this node was told (a message whose node died between its commit and
+// its publish; see sweep), and what the client reads is the store's
+// truth. With nothing to read up to last it reads nothing. It returns how
+// many messages it queued.
 func (c *Client) sendBacklog(ctx context.Context, id hanashi.RoomID, cursor *int64, last int64) (queued int, err error) {
 	for *cursor < last {
 		msgs, err := c.h.cfg.Store.Messages(ctx, id, hanashi.Page{After: *cursor, Limit: fillPage})
 		if err != nil {
 			return queued, err
 		}
-		if len(msgs) == 0 {
-			return queued, nil // nothing stored up to last: the live stream covers it
-		}
 		for _, m := range msgs {
-			if m.Seq > last {
-				return queued, nil
-			}
 			if err := c.pushWait(ctx, c.h.cfg.Encoder.Message(m)); err != nil {
 				return queued, err
 			}
 			queued++
 			*cursor = m.Seq
+		}
+		if len(msgs) < fillPage {
+			return queued, nil // the store's end
 		}
 	}
 	return queued, nil

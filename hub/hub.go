@@ -12,11 +12,13 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
 // Encoder turns what the hub sends into ready-to-write frames. A message
@@ -43,6 +45,15 @@ type Config struct {
 	// MaxBatch bounds how many sends are committed in one transaction.
 	// Default 512.
 	MaxBatch int
+	// CommitTimeout bounds how long a send waits for its commit, from the
+	// moment the hub accepts it: past it the send fails with EUNAVAILABLE
+	// ("not known to be stored; send it again with the same client id"),
+	// so that a client of a node cut off from its store resends on
+	// another node instead of waiting. Default 5s.
+	CommitTimeout time.Duration
+	// SweepInterval is how often the hub compares the last seq of every
+	// room it serves with the store's (see sweep). Default 500ms.
+	SweepInterval time.Duration
 }
 
 // Hub is safe for concurrent use.
@@ -55,6 +66,16 @@ type Hub struct {
 
 	sig signals // typing, presence and read echoes (signal.go)
 
+	// Failures of the store, logged quietly (see package outage): commits,
+	// and the reads that fill rooms.
+	commitFailures *outage.Log
+	readFailures   *outage.Log
+	// lastCommitErr is the error of the latest commit that failed, and
+	// when, unless a commit succeeded since (see CommitErr).
+	commitMu      sync.Mutex
+	lastCommitErr error
+	lastCommitAt  time.Time
+
 	stats stats // counters for monitoring (stats.go)
 
 	posts chan *postReq
@@ -64,6 +85,8 @@ type Hub struct {
 	stopped bool
 	stop    chan struct{}
 	done    chan struct{} // closed when the committer has returned
+
+	sweepDone chan struct{} // closed when the sweep has returned
 }
 
 // New starts a hub; Close stops it.
@@ -77,19 +100,29 @@ func New(cfg Config) *Hub {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
 	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = 5 * time.Second
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = 500 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		rooms: make(map[hanashi.RoomID]*room),
-		posts: make(chan *postReq, 4*cfg.MaxBatch),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		cfg:            cfg,
+		log:            cfg.Logger,
+		rooms:          make(map[hanashi.RoomID]*room),
+		commitFailures: outage.New(cfg.Logger, "commits", 0),
+		readFailures:   outage.New(cfg.Logger, "reads of rooms from the store", 0),
+		posts:          make(chan *postReq, 4*cfg.MaxBatch),
+		stop:           make(chan struct{}),
+		done:           make(chan struct{}),
+		sweepDone:      make(chan struct{}),
 	}
 	h.sig.node = hanashi.NewID()
 	go h.commit()
+	go h.sweep()
 	return h
 }
 
@@ -102,6 +135,7 @@ func (h *Hub) Close(ctx context.Context) error {
 		close(h.stop)
 	}
 	h.closing.Unlock()
+	<-h.sweepDone
 	select {
 	case <-h.done:
 		return nil
@@ -110,8 +144,18 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 }
 
-// errStopped is returned for posts after Close.
-var errStopped = hanashi.Errorf(hanashi.EUNAVAILABLE, "server is shutting down")
+// Why a post was not stored. Each is EUNAVAILABLE: the sender may send
+// it again, with the same client id, here or on another node; if the
+// store did commit it after all, the resend finds it and is acknowledged
+// with the same seq.
+var (
+	// errStopped is returned for posts after Close.
+	errStopped = hanashi.Errorf(hanashi.EUNAVAILABLE, "server is shutting down")
+	// errNotStored: the store failed the commit.
+	errNotStored = hanashi.Errorf(hanashi.EUNAVAILABLE, "could not store the message, send it again")
+	// errCommitTimeout: no commit within CommitTimeout.
+	errCommitTimeout = hanashi.Errorf(hanashi.EUNAVAILABLE, "could not store the message in time, send it again")
+)
 
 // acquire returns room id, initialised and subscribed at the broker, with
 // one more reference held by the caller.
@@ -181,7 +225,7 @@ func (h *Hub) Post(ctx context.Context, p hanashi.Post) (hanashi.Message, error)
 // resend (res.Created): the HTTP API answers them with different statuses.
 // A refusal of the post is res.Err; err is for the hub or ctx failing.
 func (h *Hub) PostResult(ctx context.Context, p hanashi.Post) (res hanashi.PostResult, err error) {
-	req := &postReq{post: p, done: make(chan struct{})}
+	req := &postReq{post: p, done: make(chan struct{}), deadline: time.Now().Add(h.cfg.CommitTimeout)}
 	h.closing.RLock()
 	if h.stopped {
 		h.closing.RUnlock()
@@ -225,7 +269,7 @@ func (h *Hub) Publish(ctx context.Context, msgs []hanashi.Message) error {
 // done is called from the committer with the outcome. done must not block.
 // On an error done is not called.
 func (h *Hub) PostAsync(ctx context.Context, p hanashi.Post, done func(hanashi.Message, error)) error {
-	req := &postReq{post: p, callback: done}
+	req := &postReq{post: p, callback: done, deadline: time.Now().Add(h.cfg.CommitTimeout)}
 	h.closing.RLock()
 	defer h.closing.RUnlock()
 	if h.stopped {
@@ -242,6 +286,7 @@ func (h *Hub) PostAsync(ctx context.Context, p hanashi.Post, done func(hanashi.M
 
 type postReq struct {
 	post     hanashi.Post
+	deadline time.Time // accepted + CommitTimeout
 	res      hanashi.PostResult
 	done     chan struct{}                // closed when res is set (Post)
 	callback func(hanashi.Message, error) // called when res is set (PostAsync)
@@ -289,24 +334,50 @@ func (h *Hub) commit() {
 			}
 		}
 
+		// A send whose time is up fails without a try: its sender is told
+		// at once and may send it again elsewhere. The batch's transaction
+		// gets the time its oldest send has left.
+		now := time.Now()
+		live, deadline := batch[:0], time.Time{}
+		for _, req := range batch {
+			if !now.Before(req.deadline) {
+				req.finish(hanashi.PostResult{Err: errCommitTimeout})
+				continue
+			}
+			if deadline.IsZero() || req.deadline.Before(deadline) {
+				deadline = req.deadline
+			}
+			live = append(live, req)
+		}
+		if expired := len(batch) - len(live); expired > 0 {
+			h.commitFailed(expired, context.DeadlineExceeded)
+		}
+		batch = live
+		if len(batch) == 0 {
+			continue
+		}
 		posts = posts[:0]
 		for _, req := range batch {
 			posts = append(posts, req.post)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		results, err := h.cfg.Store.Post(ctx, posts)
 		if err == nil && len(results) != len(posts) {
 			err = errors.New("store returned a wrong number of results")
 		}
 		if err != nil {
 			cancel()
-			h.log.Error("commit failed", "posts", len(posts), "err", err)
-			fail := hanashi.PostResult{Err: hanashi.Errorf(hanashi.EUNAVAILABLE, "could not store the message, try again")}
+			h.commitFailed(len(posts), err)
+			fail := hanashi.PostResult{Err: errNotStored}
+			if errors.Is(err, context.DeadlineExceeded) {
+				fail.Err = errCommitTimeout
+			}
 			for _, req := range batch {
 				req.finish(fail)
 			}
 			continue
 		}
+		h.commitOK()
 		// Resends are published again: if the node that stored them died
 		// before publishing, this is what makes other nodes see them live.
 		pub = pub[:0]
@@ -328,4 +399,40 @@ func (h *Hub) commit() {
 			req.finish(results[i])
 		}
 	}
+}
+
+// commitFailed records n sends that a failed commit left unstored.
+func (h *Hub) commitFailed(n int, err error) {
+	h.commitFailures.Fail(n, err)
+	h.commitMu.Lock()
+	h.lastCommitErr, h.lastCommitAt = err, time.Now()
+	h.commitMu.Unlock()
+}
+
+// commitOK records a commit that succeeded.
+func (h *Hub) commitOK() {
+	if h.commitFailures.Down() {
+		h.commitMu.Lock()
+		h.lastCommitErr = nil
+		h.commitMu.Unlock()
+	}
+	h.commitFailures.OK()
+}
+
+// commitErrFor is how long a failed commit keeps CommitErr failing when no
+// commit follows it.
+const commitErrFor = 5 * time.Second
+
+// CommitErr reports whether this node can commit, for its readiness: an
+// error while the latest commit failed, up to commitErrFor ago, and no
+// commit has succeeded since. A node whose store answers pings but refuses
+// writes (a read-only failover, a full disk) is not ready; one whose
+// clients have gone elsewhere gets a fresh chance after commitErrFor.
+func (h *Hub) CommitErr() error {
+	h.commitMu.Lock()
+	defer h.commitMu.Unlock()
+	if h.lastCommitErr == nil || time.Since(h.lastCommitAt) > commitErrFor {
+		return nil
+	}
+	return fmt.Errorf("commits failing: %w", h.lastCommitErr)
 }

@@ -48,6 +48,8 @@ type room struct {
 	sweepAt   int64
 	fillTimer *time.Timer
 	filling   bool
+	// behind is the store's last seq at the latest sweep (sweep.go).
+	behind int64
 	// missed records a Missed that no fill could take yet (before init, or
 	// while a fill whose read may predate it runs): one runs as soon as it
 	// can.
@@ -270,9 +272,12 @@ func (r *room) fill() {
 	defer r.mu.Unlock()
 	r.filling = false
 	if err != nil {
-		r.h.log.Error("filling a gap from the store failed", "room", r.id, "err", err)
+		r.h.readFailures.Fail(1, err, "op", "fill", "room", r.id)
 		r.scheduleFill(time.Second)
-	} else if r.missed {
+		return
+	}
+	r.h.readFailures.OK()
+	if r.missed {
 		r.scheduleFill(0)
 	} else if len(r.pending) > 0 {
 		r.scheduleFill(r.h.cfg.ReorderWait)

@@ -11,7 +11,7 @@ import (
 
 // Store returns s with the latency of its busiest operations recorded in
 // hanashi_store_seconds{op}: the hub's commits and reads (Post, Messages,
-// LastSeq), what every page view and API call does (History, MarkRead,
+// LastSeq, and LastSeqs for the sweep), what every page view and API call does (History, MarkRead,
 // Unread, Room, SessionUser) and the revocation poll every node runs
 // several times a second. The other operations pass through unmeasured.
 //
@@ -27,6 +27,7 @@ func (m *Metrics) Store(s hanashi.Store) hanashi.Store {
 		messages:        op("Messages"),
 		history:         op("History"),
 		lastSeq:         op("LastSeq"),
+		lastSeqs:        op("LastSeqs"),
 		markRead:        op("MarkRead"),
 		unread:          op("Unread"),
 		room:            op("Room"),
@@ -39,7 +40,7 @@ func (m *Metrics) Store(s hanashi.Store) hanashi.Store {
 // the rest.
 type store struct {
 	hanashi.Store
-	post, messages, history, lastSeq, markRead, unread, room, sessionUser, revokedSessions prometheus.Observer
+	post, messages, history, lastSeq, lastSeqs, markRead, unread, room, sessionUser, revokedSessions prometheus.Observer
 }
 
 var _ hanashi.Store = (*store)(nil)
@@ -68,6 +69,11 @@ func (s *store) History(ctx context.Context, room hanashi.RoomID, viewer hanashi
 func (s *store) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 	defer since(s.lastSeq, time.Now())
 	return s.Store.LastSeq(ctx, room)
+}
+
+func (s *store) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, error) {
+	defer since(s.lastSeqs, time.Now())
+	return s.Store.LastSeqs(ctx, rooms)
 }
 
 func (s *store) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {

@@ -316,6 +316,23 @@ func testRoomLastSeq(t *testing.T, s hanashi.Store) {
 	}
 	_, err = s.LastSeq(ctx, quiet.ID+1000)
 	wantCode(t, err, hanashi.ENOTFOUND, "LastSeq(unknown room)")
+
+	// LastSeqs answers for many rooms at once, in the order asked, with 0
+	// for a room that does not exist; a room asked twice is answered twice.
+	ask := []hanashi.RoomID{quiet.ID, quiet.ID + 1000, busy.ID, quiet.ID}
+	if seqs, err := s.LastSeqs(ctx, ask); err != nil || !slices.Equal(seqs, []int64{0, 0, 3, 0}) {
+		t.Errorf("LastSeqs(%v) = %v, %v; want [0 0 3 0]", ask, seqs, err)
+	}
+	if seqs, err := s.LastSeqs(ctx, nil); err != nil || len(seqs) != 0 {
+		t.Errorf("LastSeqs(none) = %v, %v; want none", seqs, err)
+	}
+	many := make([]hanashi.RoomID, 700)
+	for i := range many {
+		many[i] = busy.ID
+	}
+	if seqs, err := s.LastSeqs(ctx, many); err != nil || len(seqs) != len(many) || seqs[0] != 3 || seqs[len(seqs)-1] != 3 {
+		t.Errorf("LastSeqs(700 rooms) = %d seqs, %v; want 700 times 3", len(seqs), err)
+	}
 }
 
 func testAddMember(t *testing.T, s hanashi.Store) {
