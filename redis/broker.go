@@ -36,7 +36,9 @@
 // # Subscribing
 //
 // One connection carries all of a node's subscriptions. It is pinged every
-// Config.HealthInterval; a PING unanswered within Config.HealthTimeout, a
+// Config.HealthInterval; a PING unanswered within Config.ReadyTimeout makes
+// Ready fail until the answer comes; one unanswered within
+// Config.HealthTimeout, a
 // read or write error, or anything else that makes go-redis open a new
 // connection ends it. The broker then reconnects with capped, jittered
 // exponential backoff, subscribes every room again, waits until Redis has
@@ -77,10 +79,20 @@ type Config struct {
 	Logger *slog.Logger
 
 	// HealthInterval is how often the subscription connection is pinged.
-	// Default 3s.
+	// Default 250ms: a PING is a few bytes, and a Redis that hangs with
+	// its socket open (a stopped process, a partition) is found only by
+	// a PING that gets no answer.
 	HealthInterval time.Duration
+	// ReadyTimeout is how long a PING may go unanswered before Ready
+	// fails, so that the node's readiness probe tells the truth within
+	// about a second. The connection is kept: a late answer makes the
+	// broker ready again at once. Default 600ms.
+	ReadyTimeout time.Duration
 	// HealthTimeout is how long a PING (and a subscription) may go
-	// unanswered before the connection counts as dead. Default 3s.
+	// unanswered before the connection counts as dead, and the broker
+	// reconnects and has every room read the store. Longer than
+	// ReadyTimeout: a Redis that is only slow for a moment should not
+	// cost every room a read. Default 3s.
 	HealthTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between reconnection (and
 	// republishing) attempts, which doubles after every failure; a random
@@ -170,10 +182,13 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HealthInterval <= 0 {
-		cfg.HealthInterval = 3 * time.Second
+		cfg.HealthInterval = 250 * time.Millisecond
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 3 * time.Second
+	}
+	if cfg.ReadyTimeout <= 0 || cfg.ReadyTimeout > cfg.HealthTimeout {
+		cfg.ReadyTimeout = min(600*time.Millisecond, cfg.HealthTimeout)
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 100 * time.Millisecond

@@ -553,6 +553,36 @@ func TestHealthCheck(t *testing.T) {
 	checkSeqs(t, ra.WaitFor(t, 1), 1, 1)
 }
 
+// TestReadyWhileSilent: a connection that stops answering fails Ready
+// within ReadyTimeout, long before the health check gives it up; when the
+// answers come back in time, Ready recovers on the same connection, and no
+// room has to read the store (no Missed).
+func TestReadyWhileSilent(t *testing.T) {
+	url := testpeer.RedisURL(t)
+	px := startProxy(t, hostPort(t, url))
+	cfg := fast(px.URL(), testpeer.Prefix())
+	cfg.ReadyTimeout, cfg.HealthTimeout = 300*time.Millisecond, 10*time.Second
+	a := openReady(t, cfg)
+	var ra brokertest.Recorder
+	subscribe(t, a, 1, &ra)
+	missed := ra.MissedCalls()
+
+	px.Freeze()
+	frozen := time.Now()
+	poll(t, "Ready to fail", func() bool { return a.Ready() != nil })
+	if took := time.Since(frozen); took > time.Second {
+		t.Errorf("Ready failed %v after Redis went silent, want within about a second", took)
+	}
+	if err := a.Ready(); !strings.Contains(err.Error(), "PING") {
+		t.Errorf("Ready = %v, want it to name the PING", err)
+	}
+	px.Thaw()
+	waitReady(t, a)
+	if n := ra.MissedCalls(); n != missed {
+		t.Errorf("Missed called %d times after a short silence, want none: the connection should be kept", n-missed)
+	}
+}
+
 // TestClientKill: a connection closed by the server is replaced, and its
 // subscribers get Missed.
 func TestClientKill(t *testing.T) {

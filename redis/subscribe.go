@@ -217,7 +217,7 @@ func (b *Broker) write(ctx context.Context, s *session, again bool) (up bool, er
 				return up, err
 			}
 			seq++
-			if err := b.ping(ctx, s, seq); err != nil {
+			if err := b.ping(ctx, s, seq, up); err != nil {
 				return up, err
 			}
 			// Missed only now: a subscriber's catch-up read must start
@@ -300,8 +300,10 @@ func (b *Broker) sendSubs(ctx context.Context, s *session, chans []string, unsub
 	return nil
 }
 
-// ping sends PING seq and waits up to HealthTimeout for its reply.
-func (b *Broker) ping(ctx context.Context, s *session, seq uint64) error {
+// ping sends PING seq and waits up to HealthTimeout for its reply. On a
+// connection that is up, a reply that takes longer than ReadyTimeout makes
+// Ready fail until it comes.
+func (b *Broker) ping(ctx context.Context, s *session, seq uint64, up bool) error {
 	payload := strconv.FormatUint(seq, 10)
 	ch := make(chan struct{})
 	s.pongMu.Lock()
@@ -312,15 +314,33 @@ func (b *Broker) ping(ctx context.Context, s *session, seq uint64) error {
 	}
 	t := time.NewTimer(b.cfg.HealthTimeout)
 	defer t.Stop()
-	select {
-	case <-ch:
-		return nil
-	case <-t.C:
-		return fmt.Errorf("no reply to PING within %v", b.cfg.HealthTimeout)
-	case <-s.done:
-		return s.err
-	case <-ctx.Done():
-		return ctx.Err()
+	var slow <-chan time.Time
+	if up {
+		st := time.NewTimer(b.cfg.ReadyTimeout)
+		defer st.Stop()
+		slow = st.C
+	}
+	var late *error // the error Ready reports while the reply is late
+	for {
+		select {
+		case <-ch:
+			if late != nil {
+				// Unless the session failed meanwhile (and said why).
+				b.notReady.CompareAndSwap(late, nil)
+			}
+			return nil
+		case <-slow:
+			err := fmt.Errorf("redis: %w: no reply to PING within %v", errDown, b.cfg.ReadyTimeout)
+			late = &err
+			b.notReady.Store(late)
+			slow = nil
+		case <-t.C:
+			return fmt.Errorf("no reply to PING within %v", b.cfg.HealthTimeout)
+		case <-s.done:
+			return s.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

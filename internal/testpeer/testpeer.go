@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,13 +125,15 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// Redis is a private redis-server that a test may stop and start.
+// Redis is a private redis-server that a test may stop, start, pause and
+// resume.
 type Redis struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t      testing.TB
+	bin    string
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	paused bool
 }
 
 // StartRedis starts a private Redis on a free loopback port, without
@@ -176,9 +179,43 @@ func (r *Redis) Kill() {
 	if r.cmd == nil {
 		return
 	}
+	if r.paused {
+		// SIGKILL ends a stopped process too; resuming first keeps the
+		// exit an ordinary one.
+		r.cmd.Process.Signal(syscall.SIGCONT)
+		r.paused = false
+	}
 	r.cmd.Process.Kill()
 	r.cmd.Wait()
 	r.cmd = nil
+}
+
+// Pause freezes the server (SIGSTOP): it answers nothing, yet its sockets
+// stay open and the kernel still acknowledges what clients send, as a
+// server stuck in a long pause would. Only the clients' own timeouts can
+// notice.
+func (r *Redis) Pause() {
+	r.t.Helper()
+	if r.cmd == nil {
+		r.t.Fatal("testpeer: redis is not running")
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		r.t.Fatalf("pausing redis-server: %v", err)
+	}
+	r.paused = true
+}
+
+// Resume lets a paused server go on (SIGCONT); it does nothing to a
+// server that is not paused.
+func (r *Redis) Resume() {
+	r.t.Helper()
+	if r.cmd == nil || !r.paused {
+		return
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		r.t.Fatalf("resuming redis-server: %v", err)
+	}
+	r.paused = false
 }
 
 // Restart kills the server and starts it again, empty.
