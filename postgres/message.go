@@ -58,6 +58,14 @@ import (
 // As with any database across a network, a connection that breaks while the
 // commit is under way leaves an error that cannot tell whether the batch was
 // stored. Sending it again is safe for posts with a client id.
+//
+// A node cut off in the middle of sending its batch leaves a backend that
+// holds the rooms' locks and waits for the rest. A batch that finds such a
+// room gives up on the lock after lockTimeout, ends the sessions of the
+// store's application that are stuck waiting on their client inside a
+// transaction (see reapStuck), and runs again, within the same attempts and
+// ctx; the failed attempt's implicit transaction rolled back, so nothing of
+// it remains.
 func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostResult, error) {
 	results := make([]hanashi.PostResult, len(posts))
 	if len(posts) == 0 {
@@ -65,7 +73,16 @@ func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostRes
 	}
 	var err error
 	for range postAttempts {
-		if err = db.post(ctx, posts, results); err == nil || !retryable(err) || ctx.Err() != nil {
+		err = db.post(ctx, posts, results)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		if lockTimedOut(err) {
+			if rerr := db.reapStuck(ctx); rerr != nil {
+				err = fmt.Errorf("%w; %w", err, rerr)
+				break
+			}
+		} else if !retryable(err) {
 			break
 		}
 	}
@@ -76,7 +93,8 @@ func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostRes
 }
 
 // postAttempts is how many times Post runs a batch that lost a race with
-// another transaction (see retryable) before it gives up.
+// another transaction (see retryable), or gave up waiting for a lock,
+// before it gives up.
 const postAttempts = 5
 
 // retryable reports whether a batch that failed with err may simply run

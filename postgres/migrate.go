@@ -62,7 +62,8 @@ func migrationNames() ([]string, error) {
 }
 
 // migrate applies the embedded migrations the database has not seen yet,
-// each in a transaction of its own that also records its number in
+// each in a transaction of its own, without the timeouts of the session's
+// guards (see liftTimeouts), that also records its number in
 // schema_migrations. Every transaction first takes the migration lock, and
 // only then reads the version, so that nodes starting together apply each
 // migration once: the ones that waited find it done. A database migrated by
@@ -87,6 +88,11 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 // transaction, and reports whether there was none left to apply.
 func migrateStep(ctx context.Context, conn *pgx.Conn, names []string) (done bool, err error) {
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// Before the lock, which waits for as long as another node
+		// migrates.
+		if _, err := tx.Exec(ctx, liftTimeouts); err != nil {
+			return fmt.Errorf("migrate: lift timeouts: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}

@@ -26,6 +26,15 @@
 // the session, because Post promises that its batch is durable once it
 // returns.
 //
+// Every session also runs with guards against a client that stops talking
+// in the middle of a transaction, as a node cut off from the database does
+// (see guard.go): short TCP keepalives on both ends, an idle-in-transaction
+// timeout, a statement timeout, on PostgreSQL 17 and later a transaction
+// timeout, and a lock timeout, after which Post ends the sessions of the
+// store's application name that are stuck waiting on their client, and
+// runs its batch again (see Post). Migrations run without the timeouts. A
+// URL that sets any of these, or application_name, keeps its value.
+//
 // The store behaves as the SQLite one does, to the error code, with two
 // differences PostgreSQL imposes: times keep microseconds, not nanoseconds,
 // and text it cannot store (NUL characters, invalid UTF-8) is refused with
@@ -92,8 +101,9 @@ func open(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 	return &DB{Now: time.Now, pool: pool}, nil
 }
 
-// configure sets what every connection of the store relies on. The
-// settings travel in the startup message, so they cost no round trip.
+// configure sets what every connection of the store relies on, guards
+// included (see guard). The settings travel in the startup message, so
+// they cost no round trip.
 func configure(cfg *pgx.ConnConfig) {
 	// A database whose default is REPEATABLE READ or SERIALIZABLE would make
 	// Post fail and retry whenever two nodes write to one room at once.
@@ -104,16 +114,14 @@ func configure(cfg *pgx.ConnConfig) {
 	// because the statement fixes its own shape (see postEvents), and every
 	// other query is a lookup by key.
 	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	guard(cfg)
 }
 
-// afterConnect turns synchronous_commit back on for the session if the
-// server or the database turned it off; every other value (local,
-// remote_write, on, remote_apply) already waits for the local disk.
+// afterConnect makes the settings of a new connection that cannot travel in
+// the startup message, in one round trip: see afterConnectQuery.
 func afterConnect(ctx context.Context, conn *pgx.Conn) error {
-	_, err := conn.Exec(ctx, `SELECT set_config('synchronous_commit', 'on', false)
-		WHERE current_setting('synchronous_commit') = 'off'`)
-	if err != nil {
-		return fmt.Errorf("set synchronous_commit: %w", err)
+	if _, err := conn.Exec(ctx, afterConnectQuery(conn.Config())); err != nil {
+		return fmt.Errorf("set synchronous_commit and transaction_timeout: %w", err)
 	}
 	return nil
 }
