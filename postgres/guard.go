@@ -46,13 +46,15 @@ const (
 	// are for that one.
 	idleInTransactionTimeout = 5 * time.Second
 
-	// lockTimeout, 2 s, fails a statement that has waited that long for a
+	// lockTimeout, 1 s, fails a statement that has waited that long for a
 	// lock. The store holds each lock for one short transaction, a few
 	// milliseconds even when many batches queue on a room, so a wait that
 	// long means the holder is stuck. Post then ends stuck sessions and
 	// runs its batch again; other calls fail with the error rather than
-	// hang.
-	lockTimeout = 2 * time.Second
+	// hang. It is well below a node's commit timeout (5 s by default), so
+	// that a batch blocked by a stuck session has the time to end it and
+	// commit before its senders are told to resend.
+	lockTimeout = time.Second
 
 	// statementTimeout, 10 s, fails a statement that has run that long.
 	// Every statement of the store is a lookup by key or a batch that takes
@@ -247,7 +249,7 @@ const liftTimeouts = `SELECT set_config('statement_timeout', '0', true), set_con
 // transaction for reapStuck to end it: as long as the lock wait that sent
 // Post looking. A live node's sessions never wait on it for more than a
 // round trip, a pipeline's messages following each other at once, and if a
-// node is so stalled that one does wait 2 s, ending its transaction costs it
+// node is so stalled that one does wait 1 s, ending its transaction costs it
 // a failed call, where waiting costs every node the room.
 const stuckAfter = lockTimeout
 

@@ -32,11 +32,21 @@ type errorBody struct {
 
 // writeError answers with err's code and user-facing message. Errors that
 // are not *hanashi.Error are logged with their details and shown as
-// "internal error".
+// "internal error" — unless the node is not ready, a dependency being
+// down: then they are "unavailable" (503, try again, elsewhere if need
+// be), and counted in a summary rather than logged one by one, since each
+// would say the same and the log would become the load.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := hanashi.ErrorCode(err)
 	if code == hanashi.EINTERNAL {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if s.cfg.Ready != nil && s.cfg.Ready(r.Context()) != nil {
+			s.unready.Fail(1, err, "path", r.URL.Path)
+			err = hanashi.Errorf(hanashi.EUNAVAILABLE, "the server cannot reach what it depends on, try again")
+			code = hanashi.EUNAVAILABLE
+		} else {
+			s.unready.OK()
+			s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 	}
 	var body errorBody
 	body.Error.Code = code

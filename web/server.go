@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/outage"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 )
@@ -73,6 +74,10 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
+	// unready counts the requests that failed while the node was not
+	// ready (see writeError): a dependency is down, and each would say
+	// the same.
+	unready *outage.Log
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -126,7 +131,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies,
+		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
 	s.baseURL = strings.TrimSuffix(base.String(), "/")
 	s.basePath = strings.TrimSuffix(base.Path, "/")
 	for _, p := range cfg.Providers {
@@ -323,6 +329,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "not ready: %v\n", err)
 		return
 	}
+	s.unready.OK()
 	w.Write([]byte("ready\n"))
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
 // Cookie names. Over TLS they get the __Host- prefix: the browser then
@@ -186,14 +187,22 @@ func (s *Server) watchRevocations(ctx context.Context) {
 	var last int64 = -1
 	t := time.NewTicker(revocationPoll)
 	defer t.Stop()
+	failures := outage.New(s.log, "reading revoked sessions", 0)
 	for {
-		hashes, next, err := s.cfg.Store.RevokedSessions(ctx, last)
+		// A read that hangs (a database behind a partition) must not stop
+		// the poll for longer than its commits would wait.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		hashes, next, err := s.cfg.Store.RevokedSessions(rctx, last)
+		cancel()
+		if err == nil {
+			failures.OK()
+		}
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return
 			}
-			s.log.Warn("reading revoked sessions failed", "err", err)
+			failures.Fail(1, err)
 		case last < 0:
 			last = next // start from now: older revocations closed nothing here
 		default:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/avatar"
+	"github.com/hanashi-chat/hanashi/health"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
 	"github.com/hanashi-chat/hanashi/metrics"
@@ -84,6 +85,9 @@ type config struct {
 	// The drain on SIGTERM: /readyz fails for DrainGrace before the
 	// listener closes, and the whole drain ends within DrainTimeout.
 	DrainGrace, DrainTimeout time.Duration
+	// CommitTimeout bounds the wait of a send for its commit
+	// (hub.Config.CommitTimeout).
+	CommitTimeout time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -132,6 +136,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_DRAIN_TIMEOUT must be a duration such as 30s")
 	}
+	commitTimeout, err := time.ParseDuration(env("COMMIT_TIMEOUT", "5s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_COMMIT_TIMEOUT must be a duration such as 5s")
+	}
+	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", commitTimeout, "how long a send may wait for its commit before it fails with \"unavailable\", for its client to send it again, on another node if need be (HANASHI_COMMIT_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
 	fs.Usage = func() {
@@ -175,6 +184,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-http-addr redirects to HTTPS: it needs -tls-cert or -acme-hosts")
 	case cfg.DrainGrace < 0 || cfg.DrainTimeout <= 0 || cfg.DrainGrace >= cfg.DrainTimeout:
 		return cfg, fmt.Errorf("-drain-grace (%v) must be at least 0 and shorter than -drain-timeout (%v)", cfg.DrainGrace, cfg.DrainTimeout)
+	case cfg.CommitTimeout < time.Second:
+		// Below PostgreSQL's lock timeout (1s), a batch blocked by a dead
+		// node's session could never outlast it (docs/operations.md).
+		return cfg, fmt.Errorf("-commit-timeout (%v) must be at least 1s", cfg.CommitTimeout)
 	}
 	if cfg.ACMECache == "" {
 		cfg.ACMECache = filepath.Join(cfg.DataDir, "acme")
@@ -213,6 +226,13 @@ func splitList(s string) []string {
 // acknowledged, WebSockets are told to go away (1001), and the store is
 // closed, all within cfg.DrainTimeout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdout, stderr, nil)
+}
+
+// runWith is run for the fault tests, which wrap the broker the hub
+// publishes to (to die between a commit and its publish, say); run passes
+// nil, and nothing else reaches it.
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, wrapBroker func(hanashi.Broker) hanashi.Broker) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -266,7 +286,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	mets := metrics.New()
 	observedStore := tracer.Store(mets.Store(store))
-	observedBroker := tracer.Broker(mets.Broker(broker))
+	hubBroker := broker
+	if wrapBroker != nil {
+		hubBroker = wrapBroker(broker)
+	}
+	observedBroker := tracer.Broker(mets.Broker(hubBroker))
 	var metricsOnMain http.Handler
 	if cfg.MetricsAddr == "" {
 		metricsOnMain = mets.Handler()
@@ -292,13 +316,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer avatars.Close()
 
-	h := hub.New(hub.Config{Store: observedStore, Broker: observedBroker, Encoder: web.Encoder{}, Logger: log})
+	h := hub.New(hub.Config{Store: observedStore, Broker: observedBroker, Encoder: web.Encoder{}, Logger: log, CommitTimeout: cfg.CommitTimeout})
+	monitor := health.Start(health.Config{Checks: readiness(store, broker, h), Logger: log})
+	defer monitor.Close()
 	srv, err := web.NewServer(web.Config{
 		Store: observedStore, Hub: h, Logger: log, AllowedOrigins: cfg.Origins,
 		Metrics: metricsOnMain, Trace: tracer.Middleware,
 		BaseURL: cfg.BaseURL, Providers: provs, Mailer: mailSender,
 		NoGuests: !cfg.Guests, Admins: cfg.Admins, Avatars: avatars, TrustedProxies: cfg.TrustedProxies,
-		Ready: func(ctx context.Context) error { return ready(ctx, store, broker) },
+		Ready: monitor.Ready,
 	})
 	if err != nil {
 		return err
@@ -464,19 +490,19 @@ func openBroker(cfg config, log *slog.Logger) (hanashi.Broker, error) {
 	return b, nil
 }
 
-// ready checks what the node depends on, for /readyz.
-func ready(ctx context.Context, store hanashi.Store, broker hanashi.Broker) error {
+// readiness is what /readyz checks (see package health and "Failure
+// behaviour" in docs/operations.md): that the database answers, that
+// commits go through, and that Redis answers, when there is one.
+func readiness(store hanashi.Store, broker hanashi.Broker, h *hub.Hub) []health.Check {
+	var checks []health.Check
 	if p, ok := store.(interface{ Ping(context.Context) error }); ok {
-		if err := p.Ping(ctx); err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
+		checks = append(checks, health.Check{Name: "database", Probe: p.Ping})
 	}
+	checks = append(checks, health.Check{Name: "commits", Probe: func(context.Context) error { return h.CommitErr() }})
 	if r, ok := broker.(interface{ Ready() error }); ok {
-		if err := r.Ready(); err != nil {
-			return fmt.Errorf("redis: %w", err)
-		}
+		checks = append(checks, health.Check{Name: "redis", Probe: func(context.Context) error { return r.Ready() }})
 	}
-	return nil
+	return checks
 }
 
 // migrate brings the configured database up to date, for "hanashi migrate":

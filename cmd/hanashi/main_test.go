@@ -46,7 +46,7 @@ func e2eServe() int {
 		fmt.Fprintf(os.Stderr, "HANASHI_TEST_ARGS: %v\n", err)
 		return 2
 	}
-	if err := run(signalContext(), args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := runWith(signalContext(), args, os.Getenv, os.Stdout, os.Stderr, faultBroker()); err != nil {
 		fmt.Fprintf(os.Stderr, "run: %v\n", err)
 		return 1
 	}

@@ -20,7 +20,7 @@ import (
 const DefaultSummary = 30 * time.Second
 
 // Log tracks one kind of failure (commits, gap fills, a poll). It is safe
-// for concurrent use.
+// for concurrent use. A nil *Log records and logs nothing.
 type Log struct {
 	log     *slog.Logger
 	what    string
@@ -50,6 +50,9 @@ func New(log *slog.Logger, what string, summary time.Duration) *Log {
 // error. The first of an outage is logged at once; later ones go into the
 // next summary.
 func (l *Log) Fail(n int, err error, attrs ...any) {
+	if l == nil {
+		return
+	}
 	l.mu.Lock()
 	now := l.now()
 	l.failures += n
@@ -76,7 +79,7 @@ func (l *Log) Fail(n int, err error, attrs ...any) {
 // OK records a success: if an outage was going on, it ends, with one line
 // saying how long it lasted and how many failures it saw.
 func (l *Log) OK() {
-	if !l.down.Load() {
+	if l == nil || !l.down.Load() {
 		return
 	}
 	l.mu.Lock()
@@ -93,4 +96,4 @@ func (l *Log) OK() {
 
 // Down reports whether an outage is going on: a failure was recorded and
 // no success since.
-func (l *Log) Down() bool { return l.down.Load() }
+func (l *Log) Down() bool { return l != nil && l.down.Load() }

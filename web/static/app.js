@@ -1883,6 +1883,13 @@ function onAck(f) {
 function onSendError(f) {
   const p = state.pending.get(f.client_id);
   if (!p) return;
+  if (f.code === "unavailable") {
+    // Not stored, or not known to be (the node cannot reach its database):
+    // it stays pending and goes again, with the same client_id, on a new
+    // connection, which a load balancer may give to another node.
+    if (state.ws) state.ws.close(4000, "resend elsewhere");
+    return;
+  }
   // Refused for good (invalid, too large, not allowed): stop resending it.
   state.pending.delete(f.client_id);
   p.error = f.message || f.code;
