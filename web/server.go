@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
-	"github.com/hanashi-chat/hanashi/internal/outage"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
 // Config holds the server's dependencies and settings.
@@ -72,8 +72,8 @@ type Config struct {
 
 // Server is the HTTP handler. It is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// unready counts the requests that failed while the node was not
 	// ready (see writeError): a dependency is down, and each would say
 	// the same.
