@@ -323,7 +323,7 @@ func TestGuardSettings(t *testing.T) {
 	guarded := map[string]string{
 		"application_name":                    "hanashi",
 		"idle_in_transaction_session_timeout": "5s",
-		"lock_timeout":                        "2s",
+		"lock_timeout":                        "1s",
 		"statement_timeout":                   "10s",
 		"tcp_keepalives_idle":                 "5",
 		"tcp_keepalives_interval":             "2",
