@@ -769,33 +769,19 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 // LastSeqs returns the seq of each room's newest message, in the order of
 // rooms; 0 for an empty or unknown room.
 func (db *DB) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, error) {
-	seqs := make([]int64, len(rooms))
-	if len(rooms) == 0 {
-		return seqs, nil
-	}
 	ids := make([]int64, len(rooms))
 	for i, id := range rooms {
 		ids[i] = int64(id)
 	}
-	rows, err := db.pool.Query(ctx, `SELECT id, last_seq FROM rooms WHERE id = ANY($1::bigint[])`, ids)
+	rows, err := db.pool.Query(ctx, `SELECT coalesce(r.last_seq, 0)
+		FROM unnest($1::bigint[]) WITH ORDINALITY AS x (id, i) LEFT JOIN rooms r ON r.id = x.id
+		ORDER BY x.i`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: last seqs: %w", err)
 	}
-	defer rows.Close()
-	last := make(map[hanashi.RoomID]int64, len(rooms))
-	for rows.Next() {
-		var id hanashi.RoomID
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("postgres: last seqs: %w", err)
-		}
-		last[id] = seq
-	}
-	if err := rows.Err(); err != nil {
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
 		return nil, fmt.Errorf("postgres: last seqs: %w", err)
-	}
-	for i, id := range rooms {
-		seqs[i] = last[id]
 	}
 	return seqs, nil
 }

@@ -710,34 +710,29 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 // LastSeqs returns the seq of each room's newest message, in the order of
 // rooms; 0 for an empty or unknown room.
 func (db *DB) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, error) {
-	seqs := make([]int64, len(rooms))
 	if len(rooms) == 0 {
-		return seqs, nil
+		return []int64{}, nil // json_each would read "null" as one element
 	}
 	ids, err := json.Marshal(rooms)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: last seqs: %w", err)
 	}
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, last_seq FROM rooms WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+	rows, err := db.read.QueryContext(ctx, `SELECT coalesce(r.last_seq, 0) FROM json_each(?) AS x
+		LEFT JOIN rooms r ON r.id = x.value ORDER BY x.key`, string(ids))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: last seqs: %w", err)
 	}
-	defer rows.Close()
-	last := make(map[hanashi.RoomID]int64, len(rooms))
+	seqs := make([]int64, 0, len(rooms))
 	for rows.Next() {
-		var id hanashi.RoomID
 		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("sqlite: last seqs: %w", err)
 		}
-		last[id] = seq
+		seqs = append(seqs, seq)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: last seqs: %w", err)
-	}
-	for i, id := range rooms {
-		seqs[i] = last[id]
 	}
 	return seqs, nil
 }

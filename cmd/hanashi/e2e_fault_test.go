@@ -176,6 +176,25 @@ func watchReady(t *testing.T, s *e2eServer) *readyWatcher {
 	return w
 }
 
+// expectNotReady checks that every node's /readyz failed within
+// faultReadyBound of since, when what happened.
+func expectNotReady(t *testing.T, since time.Time, what string, nodes ...*faultNode) {
+	t.Helper()
+	for _, n := range nodes {
+		if at := n.watcher.waitStatus(t, n.name, http.StatusServiceUnavailable, since); at.Sub(since) > faultReadyBound {
+			t.Errorf("%s: /readyz failed %v after %s, want within %v", n.name, at.Sub(since), what, faultReadyBound)
+		}
+	}
+}
+
+// expectReady waits until every node's /readyz answers 200 again.
+func expectReady(t *testing.T, since time.Time, nodes ...*faultNode) {
+	t.Helper()
+	for _, n := range nodes {
+		n.watcher.waitStatus(t, n.name, http.StatusOK, since)
+	}
+}
+
 // notReadyBetween returns the first change away from 200 in [from, to].
 func (w *readyWatcher) notReadyBetween(from, to time.Time) (readyChange, bool) {
 	w.mu.Lock()
@@ -606,10 +625,7 @@ func TestFaultPostgresPartitionMidCommit(t *testing.T) {
 	}
 	cut := time.Now()
 	t.Log("a cut off from PostgreSQL mid-commit")
-	notReady := a.watcher.waitStatus(t, a.name, http.StatusServiceUnavailable, cut)
-	if d := notReady.Sub(cut); d > faultReadyBound {
-		t.Errorf("%s: /readyz failed %v after the cut, want within %v", a.name, d, faultReadyBound)
-	}
+	expectNotReady(t, cut, "the cut", a)
 	time.Sleep(5 * time.Second)
 	healed := time.Now()
 	if n := l.ackedBy(b.name, cut.Add(4*time.Second), healed); n == 0 {
@@ -627,7 +643,7 @@ func TestFaultPostgresPartitionMidCommit(t *testing.T) {
 		t.Errorf("%s was not ready %v into the partition (%d %s): only %s was cut off", b.name, ch.at.Sub(cut), ch.status, ch.body, a.name)
 	}
 	a.pg.Heal()
-	a.watcher.waitStatus(t, a.name, http.StatusOK, healed)
+	expectReady(t, healed, a)
 	l.check(t, c)
 	checkNode(t, a, marks[0])
 	checkNode(t, b, marks[1])
@@ -647,12 +663,7 @@ func TestFaultRedisPause(t *testing.T) {
 
 	redis.Pause()
 	paused := time.Now()
-	for _, n := range c.nodes {
-		at := n.watcher.waitStatus(t, n.name, http.StatusServiceUnavailable, paused)
-		if d := at.Sub(paused); d > faultReadyBound {
-			t.Errorf("%s: /readyz failed %v after Redis stopped answering, want within %v", n.name, d, faultReadyBound)
-		}
-	}
+	expectNotReady(t, paused, "Redis stopped answering", c.nodes...)
 	// While Redis is stopped, what a's senders get acknowledged reaches
 	// b's followers through the store.
 	time.Sleep(faultDeliverBound)
@@ -673,9 +684,7 @@ func TestFaultRedisPause(t *testing.T) {
 	}
 	redis.Resume()
 	resumed := time.Now()
-	for _, n := range c.nodes {
-		n.watcher.waitStatus(t, n.name, http.StatusOK, resumed)
-	}
+	expectReady(t, resumed, c.nodes...)
 	if n := l.ackedBy(a.name, paused, resumed) + l.ackedBy(b.name, paused, resumed); n == 0 {
 		t.Error("nothing was acknowledged while Redis was stopped: commits do not need it")
 	}
@@ -694,17 +703,10 @@ func TestFaultRedisRestart(t *testing.T) {
 	marks := []int{len(c.nodes[0].out.String()), len(c.nodes[1].out.String())}
 	redis.Kill()
 	down := time.Now()
-	for _, n := range c.nodes {
-		if at := n.watcher.waitStatus(t, n.name, http.StatusServiceUnavailable, down); at.Sub(down) > faultReadyBound {
-			t.Errorf("%s: /readyz failed %v after Redis died, want within %v", n.name, at.Sub(down), faultReadyBound)
-		}
-	}
-	time.Sleep(time.Second)
+	expectNotReady(t, down, "Redis died", c.nodes...)
+	time.Sleep(time.Second) // sends go on while Redis is down
 	redis.Start()
-	up := time.Now()
-	for _, n := range c.nodes {
-		n.watcher.waitStatus(t, n.name, http.StatusOK, up)
-	}
+	expectReady(t, time.Now(), c.nodes...)
 	time.Sleep(500 * time.Millisecond)
 	l.check(t, c)
 	for i, n := range c.nodes {
@@ -723,9 +725,7 @@ func TestFaultRedisPartition(t *testing.T) {
 	marks := []int{len(a.out.String()), len(b.out.String())}
 	a.redis.Partition()
 	cut := time.Now()
-	if at := a.watcher.waitStatus(t, a.name, http.StatusServiceUnavailable, cut); at.Sub(cut) > faultReadyBound {
-		t.Errorf("%s: /readyz failed %v after it lost Redis, want within %v", a.name, at.Sub(cut), faultReadyBound)
-	}
+	expectNotReady(t, cut, "it lost Redis", a)
 	time.Sleep(4 * time.Second)
 	healed := time.Now()
 	if n := l.ackedBy(b.name, cut, healed); n == 0 {
@@ -735,7 +735,7 @@ func TestFaultRedisPartition(t *testing.T) {
 		t.Errorf("%s was not ready %v into the partition (%d %s)", b.name, ch.at.Sub(cut), ch.status, ch.body)
 	}
 	a.redis.Heal()
-	a.watcher.waitStatus(t, a.name, http.StatusOK, healed)
+	expectReady(t, healed, a)
 	l.check(t, c)
 	checkNode(t, a, marks[0])
 	checkNode(t, b, marks[1])
@@ -751,18 +751,10 @@ func TestFaultPostgresRestart(t *testing.T) {
 	time.Sleep(time.Second)
 	marks := []int{len(c.nodes[0].out.String()), len(c.nodes[1].out.String())}
 	pg.Stop("immediate")
-	down := time.Now()
-	for _, n := range c.nodes {
-		if at := n.watcher.waitStatus(t, n.name, http.StatusServiceUnavailable, down); at.Sub(down) > faultReadyBound {
-			t.Errorf("%s: /readyz failed %v after PostgreSQL went down, want within %v", n.name, at.Sub(down), faultReadyBound)
-		}
-	}
-	time.Sleep(2 * time.Second)
+	expectNotReady(t, time.Now(), "PostgreSQL went down", c.nodes...)
+	time.Sleep(2 * time.Second) // sends go on failing, and are resent
 	pg.Start()
-	up := time.Now()
-	for _, n := range c.nodes {
-		n.watcher.waitStatus(t, n.name, http.StatusOK, up)
-	}
+	expectReady(t, time.Now(), c.nodes...)
 	l.check(t, c)
 	for i, n := range c.nodes {
 		checkNode(t, n, marks[i])
