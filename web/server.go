@@ -192,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that load balancers and Kubernetes send new clients elsewhere, while
 // everything else, WebSockets included, is served as before until
 // Shutdown. Between the two the caller waits a grace period long enough
-// for the load balancers to notice (see run in cmd/hanashi).
+// for the load balancers to notice (see drain in cmd/hanashi).
 func (s *Server) Drain() {
 	s.mu.Lock()
 	s.draining = true
