@@ -105,7 +105,8 @@ func (r *room) init() {
 	}
 }
 
-// Deliver is called by the broker.
+// Deliver is called by the broker with committed messages; signals come
+// through DeliverSignal (signal.go).
 func (r *room) Deliver(msgs []hanashi.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
