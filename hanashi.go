@@ -1,7 +1,8 @@
 // Package hanashi holds the domain of the Hanashi chat server: users, rooms,
 // messages, the error vocabulary, and the two contracts every deployment
 // plugs an implementation into — Store (the durable record) and Broker (the
-// wake-up signal between nodes).
+// wake-up call between nodes for committed messages, and the carrier of
+// their ephemeral signals).
 //
 // The rules of team chat (the events of a room's stream, the history they
 // fold into, mentions, read markers and unread counts) are set out at the

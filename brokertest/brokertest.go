@@ -3,7 +3,6 @@
 package brokertest
 
 import (
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,26 +19,54 @@ func Test(t *testing.T, open func(t *testing.T) hanashi.Broker) {
 	t.Run("StaleUnsubscribe", func(t *testing.T) { testStaleUnsubscribe(t, open(t)) })
 	t.Run("NoConcurrentDeliver", func(t *testing.T) { testNoConcurrentDeliver(t, open(t)) })
 	t.Run("Signals", func(t *testing.T) { testSignals(t, open(t)) })
+	t.Run("SignalsApart", func(t *testing.T) { testSignalsApart(t, open(t)) })
+	t.Run("SignalsInOrder", func(t *testing.T) { testSignalsInOrder(t, open(t)) })
 }
 
 // Recorder is a Subscriber that keeps what it receives. It is safe for
-// concurrent use and reports overlapping Deliver calls.
+// concurrent use and reports overlapping calls.
 type Recorder struct {
-	mu      sync.Mutex
-	msgs    []hanashi.Message
-	missed  int
-	inside  atomic.Int32
-	overlap atomic.Bool
+	mu       sync.Mutex
+	msgs     []hanashi.Message
+	sigs     []hanashi.Signal
+	arrivals []Arrival
+	missed   int
+	inside   atomic.Int32
+	overlap  atomic.Bool
+}
+
+// Arrival is one message or one signal, as a Recorder received it.
+type Arrival struct {
+	Signal bool            // which of the two it is
+	Msg    hanashi.Message // when not Signal
+	Sig    hanashi.Signal  // when Signal
+}
+
+func (r *Recorder) enter() {
+	if r.inside.Add(1) > 1 {
+		r.overlap.Store(true)
+	}
 }
 
 // Deliver records msgs.
 func (r *Recorder) Deliver(msgs []hanashi.Message) {
-	if r.inside.Add(1) > 1 {
-		r.overlap.Store(true)
-	}
+	r.enter()
 	defer r.inside.Add(-1)
 	r.mu.Lock()
 	r.msgs = append(r.msgs, msgs...)
+	for _, m := range msgs {
+		r.arrivals = append(r.arrivals, Arrival{Msg: m})
+	}
+	r.mu.Unlock()
+}
+
+// DeliverSignal records s.
+func (r *Recorder) DeliverSignal(s hanashi.Signal) {
+	r.enter()
+	defer r.inside.Add(-1)
+	r.mu.Lock()
+	r.sigs = append(r.sigs, s)
+	r.arrivals = append(r.arrivals, Arrival{Signal: true, Sig: s})
 	r.mu.Unlock()
 }
 
@@ -57,24 +84,58 @@ func (r *Recorder) MissedCalls() int {
 	return r.missed
 }
 
-// Messages returns a copy of what was delivered so far.
+// Messages returns a copy of the messages delivered so far.
 func (r *Recorder) Messages() []hanashi.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]hanashi.Message(nil), r.msgs...)
 }
 
+// Signals returns a copy of the signals delivered so far.
+func (r *Recorder) Signals() []hanashi.Signal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hanashi.Signal(nil), r.sigs...)
+}
+
+// Arrivals returns a copy of the messages and signals delivered so far,
+// in the order they arrived.
+func (r *Recorder) Arrivals() []Arrival {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Arrival(nil), r.arrivals...)
+}
+
 // WaitFor polls until at least n messages arrived or the deadline passes.
 func (r *Recorder) WaitFor(t *testing.T, n int) []hanashi.Message {
 	t.Helper()
+	return waitFor(t, n, "messages", r.Messages)
+}
+
+// WaitForSignals polls until at least n signals arrived or the deadline
+// passes.
+func (r *Recorder) WaitForSignals(t *testing.T, n int) []hanashi.Signal {
+	t.Helper()
+	return waitFor(t, n, "signals", r.Signals)
+}
+
+// WaitForArrivals polls until at least n messages and signals arrived in
+// all or the deadline passes.
+func (r *Recorder) WaitForArrivals(t *testing.T, n int) []Arrival {
+	t.Helper()
+	return waitFor(t, n, "messages and signals", r.Arrivals)
+}
+
+func waitFor[T any](t *testing.T, n int, what string, get func() []T) []T {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		got := r.Messages()
+		got := get()
 		if len(got) >= n {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d messages, want %d", len(got), n)
+			t.Fatalf("got %d %s, want %d", len(got), what, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -205,7 +266,7 @@ func testNoConcurrentDeliver(t *testing.T, b hanashi.Broker) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 50 {
-				s := int64(g*1000 + i)
+				s := int64(g*1000 + i + 1) // committed: from seq 1
 				if err := b.Publish(t.Context(), msgs(1, s, s)); err != nil {
 					t.Error(err)
 					return
@@ -237,6 +298,9 @@ func TestNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
 	t.Run("ResubscribeAcrossNodes", func(t *testing.T) { testResubscribeAcrossNodes(t, open) })
 	t.Run("StaleUnsubscribeAcrossNodes", func(t *testing.T) { testStaleUnsubscribeAcrossNodes(t, open) })
 	t.Run("SignalsAcrossNodes", func(t *testing.T) { testSignalsAcrossNodes(t, open) })
+	t.Run("SignalsApartAcrossNodes", func(t *testing.T) { testSignalsApartAcrossNodes(t, open) })
+	t.Run("SignalsInOrderAcrossNodes", func(t *testing.T) { testSignalsInOrderAcrossNodes(t, open) })
+	t.Run("SignalsToNodes", func(t *testing.T) { testSignalsToNodes(t, open) })
 }
 
 func openNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) (a, b hanashi.Broker) {
@@ -311,7 +375,7 @@ func testBothNodesPublish(t *testing.T, open func(t *testing.T) hanashi.Broker) 
 		for g := range goroutines {
 			wg.Go(func() {
 				for i := range each {
-					s := int64(n*100000 + g*1000 + i)
+					s := int64(n*100000 + g*1000 + i + 1) // committed: from seq 1
 					if err := node.Publish(t.Context(), msgs(1, s, s)); err != nil {
 						t.Error(err)
 						return
@@ -408,70 +472,4 @@ func testStaleUnsubscribeAcrossNodes(t *testing.T, open func(t *testing.T) hanas
 	if n := len(old.Messages()); n != 0 {
 		t.Fatalf("replaced subscriber got %d messages", n)
 	}
-}
-
-// signal returns a signal (Seq 0) with every field a hub may use set.
-func signal(room hanashi.RoomID, n int) hanashi.Message {
-	return hanashi.Message{
-		Room: room, Kind: "typing", ClientID: "node-1", Body: strconv.Itoa(n), Child: 7,
-		Author: hanashi.Author{ID: "u1", Name: "alice", AvatarURL: "/a.png"},
-	}
-}
-
-// checkSignals checks that got is want, field by field that matters.
-func checkSignals(t *testing.T, got, want []hanashi.Message) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d messages, want %d", len(got), len(want))
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Room != w.Room || g.Seq != w.Seq || g.Kind != w.Kind || g.ClientID != w.ClientID ||
-			g.Body != w.Body || g.Child != w.Child || g.Author != w.Author {
-			t.Fatalf("message %d is %+v, want %+v", i, g, w)
-		}
-	}
-}
-
-// testSignals: messages with Seq 0 (signals) pass through unchanged and in
-// publish order among a room's messages, and on room 0, the nodes' channel.
-func testSignals(t *testing.T, b hanashi.Broker) {
-	closeAtEnd(t, b)
-	var r, nodes Recorder
-	if err := b.Subscribe(t.Context(), 1, &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Subscribe(t.Context(), 0, &nodes); err != nil {
-		t.Fatal(err)
-	}
-	m := msgs(1, 1, 2)
-	want := []hanashi.Message{signal(1, 1), m[0], signal(1, 2), signal(1, 3), m[1], signal(1, 4)}
-	if err := b.Publish(t.Context(), want[:3]); err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range want[3:] {
-		if err := b.Publish(t.Context(), []hanashi.Message{x}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkSignals(t, r.WaitFor(t, len(want)), want)
-	if err := b.Publish(t.Context(), []hanashi.Message{signal(0, 9)}); err != nil {
-		t.Fatal(err)
-	}
-	checkSignals(t, nodes.WaitFor(t, 1), []hanashi.Message{signal(0, 9)})
-}
-
-// testSignalsAcrossNodes: signals reach the other node unchanged and in
-// order, on a room's channel and on room 0.
-func testSignalsAcrossNodes(t *testing.T, open func(t *testing.T) hanashi.Broker) {
-	a, b := openNodes(t, open)
-	var r, nodes Recorder
-	subscribe(t, b, 1, &r)
-	subscribe(t, b, 0, &nodes)
-	m := msgs(1, 1, 1)
-	want := []hanashi.Message{signal(1, 1), m[0], signal(1, 2)}
-	publish(t, a, want)
-	publish(t, a, []hanashi.Message{signal(0, 3)})
-	checkSignals(t, r.WaitFor(t, len(want)), want)
-	checkSignals(t, nodes.WaitFor(t, 1), []hanashi.Message{signal(0, 3)})
 }

@@ -105,15 +105,11 @@ func (r *room) init() {
 	}
 }
 
-// Deliver is called by the broker.
+// Deliver is called by the broker with committed messages; signals come
+// through DeliverSignal (signal.go).
 func (r *room) Deliver(msgs []hanashi.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// Signals (Seq 0) go straight to the subscribers: they are not
-	// part of the sequence.
-	if msgs = r.signals(msgs); len(msgs) == 0 {
-		return
-	}
 	switch {
 	case r.closed:
 	case !r.live:

@@ -3,10 +3,11 @@ package hub
 // Signals: typing, presence and the echo of read markers (docs/protocol.md,
 // "Read markers, typing and presence"). They are ephemeral: never stored,
 // never numbered, not part of a resume. They travel over the Broker as
-// messages with Seq 0 (see hanashi.Broker) and a kind of their own, so they
-// need no second channel between nodes; a room hands them to its
-// subscribers as ready frames without touching its sequence state, and a
-// node with no subscribers for the room never sees them.
+// hanashi.Signal values, on the same subscriptions as the rooms' messages
+// but apart from them (Broker.PublishSignals, Subscriber.DeliverSignal); a
+// room hands them to its subscribers as ready frames without touching its
+// sequence state, and a node with no subscribers for the room never sees
+// them.
 //
 // # Presence
 //
@@ -34,11 +35,12 @@ package hub
 //
 // # Wire
 //
-// Every signal carries the publishing node's id in ClientID. On a room's
-// channel: kindTyping (Author is typing), kindPresence (Author's state on
-// the node is Body), kindClaims (Body is the JSON list of the node's claims
-// in the room) and kindProbe. On room 0, the nodes' channel: kindRead
-// (Author.ID's read marker in room Child is now Body, a decimal seq).
+// Every signal carries the publishing node's id in Node. On a room's
+// channel: kindTyping (User is typing), kindPresence (User's state on the
+// node is Payload), kindClaims (Payload is the JSON list of the node's
+// claims in the room) and kindProbe. On room 0, the nodes' channel:
+// kindRead (User.ID's read marker in room About is now Payload, a decimal
+// seq).
 
 import (
 	"context"
@@ -62,13 +64,15 @@ const (
 	claimTTL                       = 3*refreshInterval + 5*time.Second
 )
 
-// The kinds of signals (Message.Kind of a message with Seq 0).
+// The kinds of signals. They are on the wire between nodes (see package
+// redis): a new kind, or a new meaning, must be one that nodes of the
+// previous release ignore.
 const (
-	kindTyping   hanashi.Kind = "typing"
-	kindPresence hanashi.Kind = "presence"
-	kindClaims   hanashi.Kind = "presence-claims"
-	kindProbe    hanashi.Kind = "presence-probe"
-	kindRead     hanashi.Kind = "read"
+	kindTyping   hanashi.SignalKind = "typing"
+	kindPresence hanashi.SignalKind = "presence"
+	kindClaims   hanashi.SignalKind = "presence-claims"
+	kindProbe    hanashi.SignalKind = "presence-probe"
+	kindRead     hanashi.SignalKind = "read"
 )
 
 // Presence is a connection's or a user's state.
@@ -188,8 +192,8 @@ func (h *Hub) runSignals() {
 }
 
 // publishSignals hands signals to the broker; a failure only loses them.
-func (h *Hub) publishSignals(msgs ...hanashi.Message) {
-	if err := h.cfg.Broker.Publish(context.Background(), msgs); err != nil {
+func (h *Hub) publishSignals(sigs ...hanashi.Signal) {
+	if err := h.cfg.Broker.PublishSignals(context.Background(), sigs); err != nil {
 		h.log.Debug("publishing signals failed", "err", err)
 	}
 }
@@ -240,15 +244,15 @@ func (h *Hub) updateStateLocked(u *nodeUser) {
 	if len(u.rooms) == 0 {
 		return
 	}
-	msgs := make([]hanashi.Message, 0, len(u.rooms))
+	sigs := make([]hanashi.Signal, 0, len(u.rooms))
 	for room := range u.rooms {
-		msgs = append(msgs, h.claimMessage(room, u.author, p))
+		sigs = append(sigs, h.claimSignal(room, u.author, p))
 	}
-	h.publishSignals(msgs...)
+	h.publishSignals(sigs...)
 }
 
-func (h *Hub) claimMessage(room hanashi.RoomID, a hanashi.Author, p Presence) hanashi.Message {
-	return hanashi.Message{Room: room, Kind: kindPresence, Author: a, Body: p.String(), ClientID: h.sig.node}
+func (h *Hub) claimSignal(room hanashi.RoomID, a hanashi.Author, p Presence) hanashi.Signal {
+	return hanashi.Signal{Room: room, Kind: kindPresence, User: a, Payload: p.String(), Node: h.sig.node}
 }
 
 // author returns the user's name and avatar for signal frames, read from
@@ -298,7 +302,7 @@ func (h *Hub) joinSignals(ctx context.Context, s *sub) {
 	}
 	u.rooms[s.r.id]++
 	if u.rooms[s.r.id] == 1 {
-		h.publishSignals(h.claimMessage(s.r.id, a, u.state))
+		h.publishSignals(h.claimSignal(s.r.id, a, u.state))
 	}
 }
 
@@ -317,7 +321,7 @@ func (h *Hub) leaveSignals(s *sub) {
 	u.rooms[s.r.id]--
 	if u.rooms[s.r.id] <= 0 {
 		delete(u.rooms, s.r.id)
-		h.publishSignals(h.claimMessage(s.r.id, u.author, Offline))
+		h.publishSignals(h.claimSignal(s.r.id, u.author, Offline))
 	}
 }
 
@@ -344,7 +348,7 @@ func (h *Hub) closeSignals(c *Client) {
 		return
 	}
 	for room := range u.rooms { // none, unless a subscription leaked
-		h.publishSignals(h.claimMessage(room, u.author, Offline))
+		h.publishSignals(h.claimSignal(room, u.author, Offline))
 	}
 	delete(h.sig.users, c.user)
 }
@@ -371,7 +375,7 @@ func (c *Client) Typing(ctx context.Context, room hanashi.RoomID) error {
 		return nil
 	}
 	a := c.h.author(ctx, c.user)
-	c.h.publishSignals(hanashi.Message{Room: room, Kind: kindTyping, Author: a, ClientID: c.h.sig.node})
+	c.h.publishSignals(hanashi.Signal{Room: room, Kind: kindTyping, User: a, Node: c.h.sig.node})
 	return nil
 }
 
@@ -401,9 +405,9 @@ func (c *Client) Subscribed(room hanashi.RoomID) bool {
 // (nil for none), that the user's read marker in room is now seq.
 func (h *Hub) Read(user hanashi.UserID, room hanashi.RoomID, seq int64, except *Client) {
 	h.deliverRead(user, room, seq, except)
-	h.publishSignals(hanashi.Message{
-		Room: nodeRoom, Kind: kindRead, Author: hanashi.Author{ID: user},
-		Child: room, Body: strconv.FormatInt(seq, 10), ClientID: h.sig.node,
+	h.publishSignals(hanashi.Signal{
+		Room: nodeRoom, Kind: kindRead, User: hanashi.Author{ID: user},
+		About: room, Payload: strconv.FormatInt(seq, 10), Node: h.sig.node,
 	})
 }
 
@@ -445,20 +449,21 @@ func (c *Client) pushSignal(frame []byte) {
 	c.enqueueLocked(frame)
 }
 
-// nodeSubscriber receives the nodes' channel.
+// nodeSubscriber receives the nodes' channel, which carries signals only.
 type nodeSubscriber struct{ h *Hub }
 
-func (n nodeSubscriber) Deliver(msgs []hanashi.Message) {
-	for _, m := range msgs {
-		if m.Seq != 0 || m.ClientID == n.h.sig.node || m.Kind != kindRead {
-			continue // this node delivered its own already
-		}
-		seq, err := strconv.ParseInt(m.Body, 10, 64)
-		if err != nil || m.Author.ID == "" {
-			continue
-		}
-		n.h.deliverRead(m.Author.ID, m.Child, seq, nil)
+// Deliver does nothing: room 0 has no messages.
+func (nodeSubscriber) Deliver([]hanashi.Message) {}
+
+func (n nodeSubscriber) DeliverSignal(s hanashi.Signal) {
+	if s.Node == n.h.sig.node || s.Kind != kindRead {
+		return // this node delivered its own already
 	}
+	seq, err := strconv.ParseInt(s.Payload, 10, 64)
+	if err != nil || s.User.ID == "" {
+		return
+	}
+	n.h.deliverRead(s.User.ID, s.About, seq, nil)
 }
 
 // Missed does nothing: lost echoes stay lost, as signals may.
@@ -467,7 +472,7 @@ func (nodeSubscriber) Missed() {}
 // probe asks the other nodes for their claims in room.
 func (h *Hub) probe(room hanashi.RoomID) {
 	if h.sig.started.Load() {
-		h.publishSignals(hanashi.Message{Room: room, Kind: kindProbe, ClientID: h.sig.node})
+		h.publishSignals(hanashi.Signal{Room: room, Kind: kindProbe, Node: h.sig.node})
 	}
 }
 
@@ -495,7 +500,7 @@ func (h *Hub) publishClaims(rooms map[hanashi.RoomID]bool) {
 		if err != nil {
 			continue // strings only: cannot fail
 		}
-		h.publishSignals(hanashi.Message{Room: room, Kind: kindClaims, Body: string(body), ClientID: h.sig.node})
+		h.publishSignals(hanashi.Signal{Room: room, Kind: kindClaims, Payload: string(body), Node: h.sig.node})
 	}
 }
 
@@ -557,48 +562,29 @@ func (ru *roomUser) state() Presence {
 	return p
 }
 
-// signals handles the signals among msgs and returns the rest, without
-// copying when there are none. r.mu must be held.
-func (r *room) signals(msgs []hanashi.Message) []hanashi.Message {
-	n := 0
-	for _, m := range msgs {
-		if m.Seq == 0 {
-			n++
+// DeliverSignal is called by the broker. Signals go straight to the
+// subscribers: they are not part of the sequence.
+func (r *room) DeliverSignal(s hanashi.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	switch s.Kind {
+	case kindTyping:
+		r.typing(s.User)
+	case kindPresence:
+		r.setClaim(s.Node, s.User, parsePresence(s.Payload), time.Now())
+	case kindClaims:
+		var list []wireClaim
+		if json.Unmarshal([]byte(s.Payload), &list) == nil {
+			r.replaceClaims(s.Node, list, time.Now())
+		}
+	case kindProbe:
+		if s.Node != r.h.sig.node && len(r.subs) > 0 {
+			r.answerProbe()
 		}
 	}
-	if n == 0 {
-		return msgs
-	}
-	var rest []hanashi.Message
-	if n < len(msgs) {
-		rest = make([]hanashi.Message, 0, len(msgs)-n)
-	}
-	now := time.Now()
-	for _, m := range msgs {
-		if m.Seq != 0 {
-			rest = append(rest, m)
-			continue
-		}
-		if r.closed {
-			continue
-		}
-		switch m.Kind {
-		case kindTyping:
-			r.typing(m.Author)
-		case kindPresence:
-			r.setClaim(m.ClientID, m.Author, parsePresence(m.Body), now)
-		case kindClaims:
-			var list []wireClaim
-			if json.Unmarshal([]byte(m.Body), &list) == nil {
-				r.replaceClaims(m.ClientID, list, now)
-			}
-		case kindProbe:
-			if m.ClientID != r.h.sig.node && len(r.subs) > 0 {
-				r.answerProbe()
-			}
-		}
-	}
-	return rest
 }
 
 func (r *room) sigState() *roomSignals {

@@ -75,6 +75,16 @@ func (bb *busBroker) Publish(ctx context.Context, msgs []hanashi.Message) error 
 	return nil
 }
 
+func (bb *busBroker) PublishSignals(ctx context.Context, sigs []hanashi.Signal) error {
+	bb.bus.mu.Lock()
+	nodes := slices.Clone(bb.bus.nodes)
+	bb.bus.mu.Unlock()
+	for _, n := range nodes {
+		n.Broker.PublishSignals(ctx, sigs)
+	}
+	return nil
+}
+
 type sigFixture struct {
 	store hanashi.Store
 	room  hanashi.Room
@@ -324,8 +334,8 @@ func TestSignalsLeaveSequenceAndSlowClients(t *testing.T) {
 	bob := f.client(t, h, "bob")
 	frames(t, bob)
 	for i := range 200 {
-		sig := hanashi.Message{Room: room, Kind: kindTyping, Author: hanashi.Author{ID: hanashi.UserID(fmt.Sprint(i)), Name: "x"}}
-		broker.Publish(t.Context(), []hanashi.Message{sig})
+		sig := hanashi.Signal{Room: room, Kind: kindTyping, User: hanashi.Author{ID: hanashi.UserID(fmt.Sprint(i)), Name: "x"}}
+		broker.PublishSignals(t.Context(), []hanashi.Signal{sig})
 	}
 	if err := bob.Err(); err != nil {
 		t.Fatalf("a queue full of signals failed the client: %v", err)

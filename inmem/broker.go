@@ -1,6 +1,6 @@
 // Package inmem provides the Broker for a single node: publishing hands
-// messages straight to this process's subscribers. It is the default when no
-// Redis is configured.
+// messages and signals straight to this process's subscribers. It is the
+// default when no Redis is configured.
 package inmem
 
 import (
@@ -37,10 +37,7 @@ func (b *Broker) Publish(ctx context.Context, msgs []hanashi.Message) error {
 		for j < len(msgs) && msgs[j].Room == msgs[i].Room {
 			j++
 		}
-		b.mu.RLock()
-		e := b.subs[msgs[i].Room]
-		b.mu.RUnlock()
-		if e != nil {
+		if e := b.entry(msgs[i].Room); e != nil {
 			e.mu.Lock()
 			if e.sub != nil {
 				e.sub.Deliver(msgs[i:j])
@@ -50,6 +47,27 @@ func (b *Broker) Publish(ctx context.Context, msgs []hanashi.Message) error {
 		i = j
 	}
 	return nil
+}
+
+// PublishSignals delivers sigs synchronously to the subscribers of their
+// rooms.
+func (b *Broker) PublishSignals(ctx context.Context, sigs []hanashi.Signal) error {
+	for _, s := range sigs {
+		if e := b.entry(s.Room); e != nil {
+			e.mu.Lock()
+			if e.sub != nil {
+				e.sub.DeliverSignal(s)
+			}
+			e.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (b *Broker) entry(room hanashi.RoomID) *entry {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.subs[room]
 }
 
 // Subscribe makes sub the receiver of room's messages.

@@ -101,8 +101,9 @@ func (s *store) RevokedSessions(ctx context.Context, after int64) ([][]byte, int
 	return s.Store.RevokedSessions(ctx, after)
 }
 
-// Broker returns b with the time of every Publish recorded in
-// hanashi_broker_publish_seconds. Like Store, it hides b's other methods.
+// Broker returns b with the time of every Publish of committed messages
+// recorded in hanashi_broker_publish_seconds; signals (PublishSignals)
+// pass through unmeasured. Like Store, it hides b's other methods.
 func (m *Metrics) Broker(b hanashi.Broker) hanashi.Broker {
 	return &broker{Broker: b, publish: m.publish}
 }

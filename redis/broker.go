@@ -10,11 +10,19 @@
 //
 // # Wire format
 //
-// Room r's messages travel on the channel Prefix+"room:"+r. Each payload is
-// the JSON object {"node": <instance id>, "msgs": [<hanashi.Message>...]}
-// holding one run of consecutive messages of one room from one Publish
-// call. A broker ignores payloads carrying its own instance id: its local
-// subscribers got those messages from Publish already.
+// Room r's messages and signals travel on the channel Prefix+"room:"+r;
+// signals to nodes (room 0) on Prefix+"room:0". Each payload is the JSON
+// object {"node": <instance id>, "msgs": [<hanashi.Message>...]} holding
+// one run of consecutive messages of one room from one Publish call, or of
+// signals from one PublishSignals call. A signal travels as a message with
+// Seq 0 whose fields carry the signal's: Kind its kind, ClientID its Node,
+// Author its User, Child its About and Body its Payload. That is the form
+// of earlier releases, which carried signals as such messages, so nodes of
+// the previous release and this one read each other's payloads during a
+// rolling upgrade; a receiver hands the messages of a payload with Seq 0
+// to DeliverSignal, the others to Deliver, in order. A broker ignores
+// payloads carrying its own instance id: its local subscribers got those
+// messages and signals from Publish and PublishSignals already.
 //
 // The channel Prefix+"resync" carries {"node": <instance id>}: that node had
 // to drop messages it could not publish, so every other node calls Missed on
@@ -29,9 +37,10 @@
 // message of each room is kept: a receiver that then sees seq N after seq M
 // < N-1 fills the gap from the store. If one message per room still takes
 // more than half the bound, the whole queue is dropped and a resync notice
-// is published instead once Redis is back. Signals (messages with Seq 0,
-// see hanashi.Broker) are never sent late: those that fail to publish, or
-// that a backlog over its bound holds, are dropped.
+// is published instead once Redis is back. Signals (PublishSignals) share
+// the queue, which keeps them in order with messages, but they are never
+// sent late: those that fail to publish, or that a backlog over its bound
+// holds, are dropped.
 //
 // # Subscribing
 //

@@ -18,21 +18,25 @@ const (
 )
 
 // pending is one run of consecutive messages of one room from one Publish
-// call: it becomes one payload.
+// call, or of signals from one PublishSignals call: it becomes one payload.
+// Exactly one of msgs and sigs is set.
 type pending struct {
 	room hanashi.RoomID
 	msgs []hanashi.Message
+	sigs []hanashi.Signal
 }
+
+func (p pending) len() int { return len(p.msgs) + len(p.sigs) }
 
 // publisher is the queue between Publish and Redis. It is safe for
 // concurrent use.
 type publisher struct {
-	max  int           // bound on queued messages
+	max  int           // bound on queued messages and signals
 	wake chan struct{} // capacity 1: the queue is not empty
 
 	mu     sync.Mutex
 	queue  []pending // oldest first
-	n      int       // messages in queue
+	n      int       // messages and signals in queue
 	resync bool      // messages were dropped: publish a resync notice
 }
 
@@ -46,7 +50,7 @@ func (p *publisher) add(log *slog.Logger, runs []pending) {
 	p.mu.Lock()
 	p.queue = append(p.queue, runs...)
 	for _, r := range runs {
-		p.n += len(r.msgs)
+		p.n += r.len()
 	}
 	p.bound(log)
 	p.mu.Unlock()
@@ -69,41 +73,32 @@ func (p *publisher) take(max int) (items []pending, resync bool) {
 		p.queue = nil
 	}
 	for _, it := range items {
-		p.n -= len(it.msgs)
+		p.n -= it.len()
 	}
 	resync, p.resync = p.resync, false
 	return items, resync
 }
 
 // requeue puts back what failed, in front of what was queued meanwhile.
-// Signals (Seq 0) are dropped instead: late, they would mislead.
+// Signals are dropped instead: late, they would mislead.
 func (p *publisher) requeue(log *slog.Logger, failed []pending, resync bool) {
 	failed = dropSignals(failed)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queue = append(failed, p.queue...)
 	for _, it := range failed {
-		p.n += len(it.msgs)
+		p.n += it.len()
 	}
 	p.resync = p.resync || resync
 	p.bound(log)
 }
 
-// dropSignals returns the runs without their signals (messages with Seq 0),
-// reusing runs.
+// dropSignals returns the runs of messages alone, reusing runs.
 func dropSignals(runs []pending) []pending {
 	kept := runs[:0]
 	for _, r := range runs {
-		msgs := r.msgs[:0:0]
-		for _, m := range r.msgs {
-			if m.Seq != 0 {
-				msgs = append(msgs, m)
-			}
-		}
-		if len(msgs) == len(r.msgs) {
+		if len(r.msgs) > 0 {
 			kept = append(kept, r)
-		} else if len(msgs) > 0 {
-			kept = append(kept, pending{room: r.room, msgs: msgs})
 		}
 	}
 	return kept
@@ -117,7 +112,7 @@ func (p *publisher) len() int {
 
 // bound keeps the queue within max messages. Past it, only the message with
 // the highest seq of each room is kept: enough for a receiver to notice the
-// gap and read the rest from the store; signals (Seq 0) are all dropped.
+// gap and read the rest from the store; signals are all dropped.
 // If that still takes more than half the bound, everything is dropped and a
 // resync notice is due instead; the half keeps the work per queued message
 // constant. p.mu must be held.
@@ -133,9 +128,6 @@ func (p *publisher) bound(log *slog.Logger) {
 	last := make(map[hanashi.RoomID]newest)
 	for i, e := range p.queue {
 		for _, m := range e.msgs {
-			if m.Seq == 0 {
-				continue
-			}
 			if cur, ok := last[e.room]; !ok || m.Seq >= cur.msg.Seq {
 				last[e.room] = newest{entry: i, msg: m}
 			}
@@ -219,7 +211,11 @@ func (b *Broker) send(ctx context.Context, items []pending, resync bool) error {
 	}
 	cmds := make([]*goredis.IntCmd, len(items))
 	for i, it := range items {
-		data, err := json.Marshal(payload{Node: b.id, Msgs: it.msgs})
+		msgs := it.msgs
+		if it.sigs != nil {
+			msgs = wireSignals(it.sigs)
+		}
+		data, err := json.Marshal(payload{Node: b.id, Msgs: msgs})
 		if err != nil {
 			// Only a time outside years 0-9999 gets here; receivers find
 			// the gap.

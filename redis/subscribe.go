@@ -436,7 +436,7 @@ func (b *Broker) receive(m *goredis.Message) {
 	r := b.rooms[id]
 	b.mu.RUnlock()
 	if r != nil {
-		r.deliver(msgs)
+		r.deliverWire(msgs)
 	}
 }
 

@@ -42,10 +42,10 @@ func (s *store) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostR
 	return res, err
 }
 
-// Broker returns b with a span for every Publish of messages. Publishes
-// of signals only (typing, presence: Seq 0) are not traced: every idle
-// node sends presence now and then, and those spans would drown the
-// ones of messages. A nil *Tracing returns b itself.
+// Broker returns b with a span for every Publish of messages. Signals
+// (PublishSignals: typing, presence) pass through untraced: every idle
+// node sends presence now and then, and those spans would drown the ones
+// of messages. A nil *Tracing returns b itself.
 func (t *Tracing) Broker(b hanashi.Broker) hanashi.Broker {
 	if t == nil {
 		return b
@@ -61,15 +61,6 @@ type broker struct {
 var _ hanashi.Broker = (*broker)(nil)
 
 func (b *broker) Publish(ctx context.Context, msgs []hanashi.Message) error {
-	stored := 0
-	for _, m := range msgs {
-		if m.Seq != 0 {
-			stored++
-		}
-	}
-	if stored == 0 {
-		return b.Broker.Publish(ctx, msgs)
-	}
 	ctx, span := b.tracer.Start(ctx, "broker.Publish", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.Int("hanashi.messages", len(msgs))))
 	defer span.End()

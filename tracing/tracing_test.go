@@ -200,7 +200,7 @@ func TestStoreAndBrokerSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Signals alone are not traced.
-	if err := broker.Publish(ctx, []hanashi.Message{{Room: room.ID, Kind: "typing"}}); err != nil {
+	if err := broker.PublishSignals(ctx, []hanashi.Signal{{Room: room.ID, Kind: "typing"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Broker(failingBroker{}).Publish(ctx, []hanashi.Message{res[0].Message}); err == nil {
