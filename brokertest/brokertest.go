@@ -3,6 +3,7 @@
 package brokertest
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // Test runs the suite. open returns a fresh broker; the suite closes it.
@@ -67,17 +69,14 @@ func (r *Recorder) Messages() []hanashi.Message {
 // WaitFor polls until at least n messages arrived or the deadline passes.
 func (r *Recorder) WaitFor(t *testing.T, n int) []hanashi.Message {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := r.Messages()
-		if len(got) >= n {
-			return got
+	var got []hanashi.Message
+	testutil.EventuallyNil(t, 5*time.Second, fmt.Sprintf("%d messages", n), func() error {
+		if got = r.Messages(); len(got) >= n {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d messages, want %d", len(got), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("got %d messages, want %d", len(got), n)
+	})
+	return got
 }
 
 func msgs(room hanashi.RoomID, from, to int64) []hanashi.Message {
