@@ -3,12 +3,14 @@
 package brokertest
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // Test runs the suite. open returns a fresh broker; the suite closes it.
@@ -128,17 +130,14 @@ func (r *Recorder) WaitForArrivals(t *testing.T, n int) []Arrival {
 
 func waitFor[T any](t *testing.T, n int, what string, get func() []T) []T {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := get()
-		if len(got) >= n {
-			return got
+	var got []T
+	testutil.EventuallyNil(t, 5*time.Second, fmt.Sprintf("%d %s", n, what), func() error {
+		if got = get(); len(got) >= n {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d %s, want %d", len(got), what, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("got %d %s, want %d", len(got), what, n)
+	})
+	return got
 }
 
 func msgs(room hanashi.RoomID, from, to int64) []hanashi.Message {

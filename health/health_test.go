@@ -7,20 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
-}
+	"github.com/hanashi-chat/hanashi/internal/testutil"
+)
 
 func TestMonitor(t *testing.T) {
 	var dbErr atomic.Pointer[error]
@@ -45,19 +34,21 @@ func TestMonitor(t *testing.T) {
 	})
 	defer m.Close()
 	ctx := t.Context()
-	waitFor(t, "ready at start", func() bool { return m.Ready(ctx) == nil })
+	testutil.Eventually(t, 5*time.Second, "ready at start", func() bool { return m.Ready(ctx) == nil })
 
 	down := errors.New("connection refused")
 	dbErr.Store(&down)
-	waitFor(t, "a failing probe fails readiness", func() bool { return m.Ready(ctx) != nil })
+	testutil.Eventually(t, 5*time.Second, "a failing probe to fail readiness", func() bool { return m.Ready(ctx) != nil })
 	if err := m.Ready(ctx); !errors.Is(err, down) || !strings.HasPrefix(err.Error(), "database: ") {
 		t.Errorf("Ready = %v, want the database's error", err)
 	}
 	dbErr.Store(nil)
-	waitFor(t, "ready again", func() bool { return m.Ready(ctx) == nil })
+	testutil.Eventually(t, 5*time.Second, "ready again", func() bool { return m.Ready(ctx) == nil })
 
 	hang.Store(true)
-	took := waitFor(t, "a hanging probe fails readiness", func() bool { return m.Ready(ctx) != nil })
+	start := time.Now()
+	testutil.Eventually(t, 5*time.Second, "a hanging probe to fail readiness", func() bool { return m.Ready(ctx) != nil })
+	took := time.Since(start)
 	if took > 500*time.Millisecond {
 		t.Errorf("a hanging probe failed readiness after %v, want about Interval+Timeout (120ms)", took)
 	}
@@ -65,7 +56,7 @@ func TestMonitor(t *testing.T) {
 		t.Errorf("Ready = %v, want it to say the probe did not answer", err)
 	}
 	hang.Store(false)
-	waitFor(t, "ready after the hang", func() bool { return m.Ready(ctx) == nil })
+	testutil.Eventually(t, 5*time.Second, "ready after the hang", func() bool { return m.Ready(ctx) == nil })
 }
 
 func TestMonitorNotReadyBeforeFirstProbe(t *testing.T) {
@@ -81,6 +72,6 @@ func TestMonitorNotReadyBeforeFirstProbe(t *testing.T) {
 		t.Errorf("Ready before the first probe answered = %v, want not ready", err)
 	}
 	close(release)
-	waitFor(t, "ready", func() bool { return m.Ready(t.Context()) == nil })
+	testutil.Eventually(t, 5*time.Second, "ready", func() bool { return m.Ready(t.Context()) == nil })
 	m.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/sqlite"
 )
 
@@ -115,17 +116,14 @@ func read(t *testing.T, c *hub.Client) *reader {
 // the seqs of all message frames.
 func (r *reader) waitSeq(t *testing.T, want int64) []int64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		seqs := r.seqs()
-		if len(seqs) > 0 && seqs[len(seqs)-1] >= want {
-			return seqs
+	var seqs []int64
+	testutil.EventuallyNil(t, 10*time.Second, fmt.Sprintf("seq %d", want), func() error {
+		if seqs = r.seqs(); len(seqs) > 0 && seqs[len(seqs)-1] >= want {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for seq %d; have %d messages, err %v", want, len(seqs), r.error())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return fmt.Errorf("have %d messages, err %v", len(seqs), r.error())
+	})
+	return seqs
 }
 
 func (r *reader) seqs() []int64 {
@@ -260,7 +258,7 @@ func TestResubscribeWhileOthersSend(t *testing.T) {
 					t.Errorf("client %d: timed out at seq %d", k, seen)
 					return
 				}
-				time.Sleep(200 * time.Microsecond)
+				time.Sleep(200 * time.Microsecond) // Take does not wait; off the test goroutine, so not testutil.Eventually
 			}
 		})
 	}
@@ -355,8 +353,7 @@ func TestReadyWritersMissNothing(t *testing.T) {
 		})
 	}
 	posts.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 10*time.Second, "every subscription to catch up", func() error {
 		mu.Lock()
 		behind := 0
 		for _, cl := range cs {
@@ -368,13 +365,10 @@ func TestReadyWritersMissNothing(t *testing.T) {
 		}
 		mu.Unlock()
 		if behind == 0 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscriptions still behind after 10 s: a wake-up was lost", behind)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("%d subscriptions still behind: a wake-up was lost", behind)
+	})
 	close(stop)
 	wg.Wait()
 }
@@ -392,8 +386,7 @@ func TestSubscribedComesAfterBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitSeq(t, 30)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 5*time.Second, "11 frames", func() error {
 		r.mu.Lock()
 		frames := append([]string(nil), r.frames...)
 		r.mu.Unlock()
@@ -401,13 +394,13 @@ func TestSubscribedComesAfterBacklog(t *testing.T) {
 			if frames[10] != fmt.Sprintf("s %d 30", f.room.ID) {
 				t.Fatalf("last frame %q, want the subscribed frame with seq 30", frames[10])
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) || len(frames) > 11 {
+		if len(frames) > 11 {
 			t.Fatalf("frames %q", frames)
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return fmt.Errorf("frames %q", frames)
+	})
 
 	// Live only: nothing old, then new messages.
 	live := f.hub.NewClient(nil)
@@ -579,21 +572,17 @@ func TestMissedBeforeLive(t *testing.T) {
 	// The room must catch up to seq 1: the client (live only) either gets
 	// the message, or, if the fill ran before it was attached, starts after
 	// it ("s ROOM 1").
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 10*time.Second, "the room to catch up to seq 1", func() error {
 		r.mu.Lock()
 		frames := append([]string(nil), r.frames...)
 		r.mu.Unlock()
 		for _, fr := range frames {
 			if fr == fmt.Sprintf("m %d 1", f.room.ID) || fr == fmt.Sprintf("s %d 1", f.room.ID) {
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the room never caught up to seq 1; frames %q", frames)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return fmt.Errorf("frames %q", frames)
+	})
 }
 
 func TestCloseCommitsAcceptedPosts(t *testing.T) {
@@ -614,9 +603,7 @@ func TestCloseCommitsAcceptedPosts(t *testing.T) {
 			}
 		})
 	}
-	for acked.Load() < 200 {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, time.Minute, "200 acked posts", func() bool { return acked.Load() >= 200 })
 	if err := f.hub.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

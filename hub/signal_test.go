@@ -13,6 +13,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/sqlite"
 )
 
@@ -159,13 +160,15 @@ func frames(t *testing.T, c *Client) []string {
 func expect(t *testing.T, c *Client, want ...string) {
 	t.Helper()
 	var got []string
-	deadline := time.Now().Add(5 * time.Second)
-	for len(got) < len(want) && time.Now().Before(deadline) {
-		got = append(got, frames(t, c)...)
+	testutil.EventuallyNil(t, 5*time.Second, fmt.Sprintf("frames %q", want), func() error {
 		if len(got) < len(want) {
-			time.Sleep(5 * time.Millisecond)
+			got = append(got, frames(t, c)...)
 		}
-	}
+		if len(got) < len(want) {
+			return fmt.Errorf("got %q", got)
+		}
+		return nil
+	})
 	if !slices.Equal(got, want) {
 		t.Fatalf("got frames %q, want %q", got, want)
 	}
@@ -314,13 +317,7 @@ func TestReadEcho(t *testing.T) {
 func waitNodeSubscribed(t *testing.T, h *Hub) {
 	t.Helper()
 	bb := h.cfg.Broker.(*busBroker)
-	deadline := time.Now().Add(5 * time.Second)
-	for !bb.nodeRoom.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the hub did not subscribe the nodes' channel")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the hub to subscribe the nodes' channel", bb.nodeRoom.Load)
 }
 
 // Signals never enter a room's sequence, and a queue full of them does not

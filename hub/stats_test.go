@@ -7,6 +7,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // waitStats polls the hub's counters until ok accepts them: deliveries are
@@ -14,17 +15,14 @@ import (
 // frame a moment before the count.
 func waitStats(t *testing.T, h *hub.Hub, what string, ok func(hub.Stats) bool) hub.Stats {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := h.Stats()
-		if ok(st) {
-			return st
+	var st hub.Stats
+	testutil.EventuallyNil(t, 10*time.Second, what, func() error {
+		if st = h.Stats(); ok(st) {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: stats %+v", what, st)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return fmt.Errorf("stats %+v", st)
+	})
+	return st
 }
 
 // TestStats follows the counters through subscriptions, sends, a resend,

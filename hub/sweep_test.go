@@ -10,6 +10,7 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // deadNodeBroker loses the publish of every message whose client id starts
@@ -110,21 +111,17 @@ func TestBacklogReadsStoreTruth(t *testing.T) {
 // waitFrame waits until the reader has the frame.
 func waitFrame(t *testing.T, r *reader, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 10*time.Second, fmt.Sprintf("frame %q", want), func() error {
 		r.mu.Lock()
 		frames := append([]string(nil), r.frames...)
 		r.mu.Unlock()
 		for _, f := range frames {
 			if f == want {
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no frame %q; frames %q", want, frames)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return fmt.Errorf("frames %q", frames)
+	})
 }
 
 // hangingStore never commits: its Post waits until its context ends, as a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -21,20 +22,13 @@ import (
 // within limit.
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	testutil.Eventually(t, limit, what, func() bool {
 		ok, err := cond()
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", limit, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 // connect opens a plain connection to url, closed when the test ends, to

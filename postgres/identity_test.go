@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // TestClaimGuestWhilePosting claims a guest on one node while the guest
@@ -43,12 +44,7 @@ func TestClaimGuestWhilePosting(t *testing.T) {
 				}
 			})
 		}
-		for deadline := time.Now().Add(10 * time.Second); created.Load() < 8; {
-			if time.Now().After(deadline) {
-				t.Fatalf("the guest stored %d messages in 10s", created.Load())
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testutil.Eventually(t, 10*time.Second, "the guest to store 8 messages", func() bool { return created.Load() >= 8 })
 		moved, err := f.nodes[0].ClaimGuest(ctx, guest.ID, f.user.ID)
 		if err != nil {
 			t.Fatalf("ClaimGuest: %v", err)

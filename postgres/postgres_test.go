@@ -16,6 +16,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/postgres"
 	"github.com/hanashi-chat/hanashi/storetest"
 	"github.com/jackc/pgx/v5"
@@ -93,20 +94,16 @@ func waitNoSessions(tb testing.TB, server, name string) {
 		tb.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyNil(tb, 10*time.Second, "database "+name+" to have no sessions", func() error {
 		var n int
 		if err := conn.QueryRow(tb.Context(), `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&n); err != nil {
 			tb.Fatal(err)
 		}
 		if n == 0 {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("database %s still has %d sessions", name, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("database %s still has %d sessions", name, n)
+	})
 }
 
 func TestStore(t *testing.T) {

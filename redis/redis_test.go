@@ -16,6 +16,7 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/brokertest"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -61,13 +62,7 @@ func openReady(t *testing.T, cfg redis.Config) *redis.Broker {
 // poll waits up to 10s for cond.
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
 func waitReady(t *testing.T, bs ...*redis.Broker) {
@@ -621,12 +616,11 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	use() // whatever starts once per process
 	before := runtime.NumGoroutine()
 	use()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
+	testutil.EventuallyNil(t, 5*time.Second, "the goroutines to end", func() error {
+		if n := runtime.NumGoroutine(); n > before {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+			return fmt.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/inmem"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/sqlite"
 	"github.com/hanashi-chat/hanashi/tracing"
 )
@@ -242,11 +243,5 @@ func TestExportWhileRunning(t *testing.T) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	rec := httptest.NewRecorder()
 	tr.Middleware(mux).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-	deadline := time.Now().Add(10 * time.Second)
-	for find(rcv, "GET /healthz") == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the span did not arrive within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the span to arrive", func() bool { return find(rcv, "GET /healthz") != nil })
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // TestSmoke builds the real server, starts it on a free port, and runs a
@@ -197,14 +200,13 @@ func startServer(t *testing.T) *server {
 
 	s := &server{base: "http://" + addr, cmd: cmd}
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 15*time.Second, "the server to be healthy", func() error {
 		resp, err := client.Get(s.base + "/healthz")
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return nil
 			}
 			err = errors.New(resp.Status)
 		}
@@ -213,11 +215,9 @@ func startServer(t *testing.T) *server {
 			t.Fatalf("server exited before serving: %v\n%s", waitErr, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy within 15s: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("%v\n%s", err, out.String())
+	})
+	return s
 }
 
 // lockedBuffer collects a process's output.

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // The static password user and client of every Dex that StartDex starts.
@@ -110,13 +112,12 @@ func StartDex(t testing.TB, redirectURLs ...string) *Dex {
 	// Poll discovery rather than the port: Dex listens before it is ready
 	// to answer.
 	discovery := d.Issuer + "/.well-known/openid-configuration"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 30*time.Second, "dex to serve "+discovery, func() error {
 		resp, err := http.Get(discovery)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return d
+				return nil
 			}
 		}
 		select {
@@ -124,11 +125,9 @@ func StartDex(t testing.TB, redirectURLs ...string) *Dex {
 			t.Fatalf("dex exited before it served %s:\n%s", discovery, d.out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dex did not serve %s within 30s (last error %v):\n%s", discovery, err, d.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("last error %v:\n%s", err, d.out)
+	})
+	return d
 }
 
 // config is Dex's configuration. JSON is YAML, so strconv.Quote is enough

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // Mailpit is an SMTP server that keeps the mail it receives for tests to
@@ -82,16 +84,14 @@ func StartMailpit(t testing.TB) *Mailpit {
 		APIURL:  fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 		seen:    map[string]bool{},
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	const limit = 30 * time.Second
+	start := time.Now()
+	testutil.EventuallyNil(t, limit, "mailpit to be ready", func() error {
 		resp, err := http.Get(m.APIURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				// The SMTP listener starts alongside the HTTP one, not
-				// necessarily before it.
-				waitPort(t, smtpPort, time.Until(deadline))
-				return m
+				return nil
 			}
 		}
 		select {
@@ -99,11 +99,12 @@ func StartMailpit(t testing.TB) *Mailpit {
 			t.Fatalf("mailpit exited before it was ready:\n%s", out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit not ready within 30s (last error %v):\n%s", err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("last error %v:\n%s", err, out)
+	})
+	// The SMTP listener starts alongside the HTTP one, not necessarily
+	// before it.
+	waitPort(t, smtpPort, limit-time.Since(start))
+	return m
 }
 
 // mailpitArgs are the arguments Mailpit runs with, here as in
@@ -131,8 +132,8 @@ func Address() string { return "test-" + randomHex(6) + "@example.com" }
 // the test after timeout.
 func (m *Mailpit) WaitMessage(t testing.TB, to string, timeout time.Duration) Message {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var msg Message
+	testutil.EventuallyNil(t, timeout, "mailpit: a new message to "+to, func() error {
 		ids, err := m.search(t.Context(), to)
 		if err != nil {
 			t.Fatal(err)
@@ -147,18 +148,15 @@ func (m *Mailpit) WaitMessage(t testing.TB, to string, timeout time.Duration) Me
 			}
 		}
 		m.mu.Unlock()
-		if id != "" {
-			msg, err := m.message(t.Context(), id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return msg
+		if id == "" {
+			return fmt.Errorf("%d old ones", len(ids))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit: no new message to %s within %v (%d old ones)", to, timeout, len(ids))
+		if msg, err = m.message(t.Context(), id); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return msg
 }
 
 // Messages returns every message Mailpit holds with the address to in its

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -307,16 +308,11 @@ func (p *Postgres) run(name string, args ...string) {
 
 func waitPort(t testing.TB, port int, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	testutil.EventuallyNil(t, limit, fmt.Sprintf("a listener on port %d", port), func() error {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on port %d after %v", port, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	})
 }
