@@ -58,7 +58,7 @@ func (s *Server) handleEmailLink() http.Handler {
 			return
 		}
 		ctx := r.Context()
-		ip := s.clientIP(r)
+		ip := s.proxies.ClientIP(r)
 		now := s.cfg.Now()
 		byEmail, byIP, err := s.cfg.Store.CountLoginTokens(ctx, email, ip, now.Add(-loginTokenLife))
 		if err != nil {

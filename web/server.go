@@ -18,6 +18,8 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/internal/forwarded"
+	"github.com/hanashi-chat/hanashi/internal/httpapi"
 	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
@@ -31,7 +33,7 @@ type Config struct {
 	// state-changing requests. The origin of BaseURL is always allowed.
 	AllowedOrigins []string
 	// TrustedProxies are the addresses and CIDRs of reverse proxies whose
-	// X-Forwarded-For and X-Forwarded-Proto are believed (proxy.go); from
+	// X-Forwarded-For and X-Forwarded-Proto are believed (package forwarded); from
 	// anybody else those headers are ignored.
 	TrustedProxies []string
 	// PingInterval is how often the server pings a WebSocket; a connection
@@ -78,6 +80,7 @@ type Server struct {
 	// ready (see writeError): a dependency is down, and each would say
 	// the same.
 	unready *outage.Log
+	errs    *httpapi.Errors // answers API errors, web's and auth's
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -88,7 +91,7 @@ type Server struct {
 
 	baseURL   string // cfg.BaseURL without a trailing slash
 	basePath  string // its path, "" at the root
-	proxies   proxyTrust
+	proxies   forwarded.Trust
 	providers map[string]*provider
 	stop      context.CancelFunc // ends background work
 	reads     readMarkers        // read frames waiting to be written (signals.go)
@@ -127,12 +130,13 @@ func NewServer(cfg Config) (*Server, error) {
 	if origin := base.Scheme + "://" + base.Host; !slices.ContainsFunc(cfg.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
 		cfg.AllowedOrigins = append(slices.Clip(cfg.AllowedOrigins), origin)
 	}
-	proxies, err := parseTrustedProxies(cfg.TrustedProxies)
+	proxies, err := forwarded.Parse(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies,
 		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
+	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
 	s.baseURL = strings.TrimSuffix(base.String(), "/")
 	s.basePath = strings.TrimSuffix(base.Path, "/")
 	for _, p := range cfg.Providers {
@@ -350,10 +354,8 @@ func (s *Server) handleNotFound(mux *http.ServeMux) http.Handler {
 		}
 		if len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			var body errorBody
-			body.Error.Code = "method_not_allowed"
-			body.Error.Message = fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, body)
+			httpapi.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", ")))
 			return
 		}
 		s.writeError(w, r, hanashi.Errorf(hanashi.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -397,7 +399,7 @@ func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 		return false
 	}
 	scheme := "http"
-	if s.secure(r) {
+	if s.proxies.Secure(r) {
 		scheme = "https"
 	}
 	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)

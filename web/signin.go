@@ -20,7 +20,7 @@ const (
 )
 
 func (s *Server) cookieName(r *http.Request, name string) string {
-	if s.secure(r) {
+	if s.proxies.Secure(r) {
 		return "__Host-" + name
 	}
 	return name
@@ -35,7 +35,7 @@ func (s *Server) cookie(r *http.Request, name, value string, life time.Duration)
 		Value:    value,
 		Path:     s.cookiePath(r),
 		HttpOnly: true,
-		Secure:   s.secure(r),
+		Secure:   s.proxies.Secure(r),
 		SameSite: http.SameSiteLaxMode,
 	}
 	if life < 0 {
@@ -53,7 +53,7 @@ func (s *Server) cookie(r *http.Request, name, value string, life time.Duration)
 // cookie, requires Path=/, and that protection is worth more than the
 // path's, which is no security boundary within one origin.
 func (s *Server) cookiePath(r *http.Request) string {
-	if s.secure(r) {
+	if s.proxies.Secure(r) {
 		return "/"
 	}
 	return s.basePath + "/"
