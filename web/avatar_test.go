@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/internal/httpapi"
 )
@@ -70,7 +71,7 @@ func newAvatarTest(t *testing.T) *avatarTest {
 					t.Fatal(err)
 				}
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 		})
 	}
 	at.mux.Handle("POST /api/v1/me/avatar", asUser(s.handleAvatarUpload(dir, at.profiles)))

@@ -3,8 +3,11 @@ package web
 import (
 	"net/http"
 
+	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/httpapi"
 )
+
+var errCrossOrigin = hanashi.Errorf(hanashi.EFORBIDDEN, "cross-origin request refused")
 
 // The error table, the error body and the JSON plumbing live in package
 // httpapi, which auth shares; these are the short names web's handlers use.

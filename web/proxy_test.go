@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
 	"github.com/hanashi-chat/hanashi/sqlite"
@@ -117,13 +118,13 @@ func TestRateLimitByForwardedClient(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for i := range linksPerIP {
+	for i := range auth.LinksPerIP {
 		if got := ask("198.51.100.1", i); got != http.StatusOK {
 			t.Fatalf("link %d for client 1: %d, want 200", i+1, got)
 		}
 	}
-	if got := ask("198.51.100.1", linksPerIP); got != http.StatusTooManyRequests {
-		t.Errorf("link %d for client 1: %d, want 429", linksPerIP+1, got)
+	if got := ask("198.51.100.1", auth.LinksPerIP); got != http.StatusTooManyRequests {
+		t.Errorf("link %d for client 1: %d, want 429", auth.LinksPerIP+1, got)
 	}
 	if got := ask("198.51.100.2", 0); got != http.StatusOK {
 		t.Errorf("first link for client 2 behind the same proxy: %d, want 200", got)

@@ -1,6 +1,8 @@
 // Package web is Hanashi's HTTP face: the JSON API, the WebSocket protocol
 // of docs/protocol.md and the embedded web client. NewServer returns an
-// http.Handler; routes.go lists everything it serves.
+// http.Handler; routes.go lists everything it serves. Sign-in and sessions
+// are package auth's: web mounts its handlers and asks it who is signed in,
+// and closes the WebSockets of the sessions that auth says have ended.
 package web
 
 import (
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/internal/forwarded"
@@ -47,11 +50,11 @@ type Config struct {
 	// or with a path prefix; sign-in links and OAuth callbacks are built
 	// from it, never from a request's Host header. Required.
 	BaseURL string
-	// Providers are the OAuth2/OIDC sign-in providers.
-	Providers []Provider
+	// Providers are the OAuth2/OIDC sign-in providers (package auth).
+	Providers []auth.Provider
 	// Mailer sends sign-in links; nil writes them to the log instead
 	// (development).
-	Mailer Mailer
+	Mailer auth.Mailer
 	// Avatars holds uploaded avatars; nil refuses uploads.
 	Avatars *avatar.Dir
 	// NoGuests refuses guest sessions: everybody signs in.
@@ -82,6 +85,7 @@ type Server struct {
 	unready *outage.Log
 	errs    *httpapi.Errors // answers API errors, web's and auth's
 	handler http.Handler
+	auth    *auth.Auth // sign-in and sessions
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -89,12 +93,10 @@ type Server struct {
 	draining bool           // /readyz fails (Drain)
 	closing  bool           // WebSockets are refused and closed (Shutdown)
 
-	baseURL   string // cfg.BaseURL without a trailing slash
-	basePath  string // its path, "" at the root
-	proxies   forwarded.Trust
-	providers map[string]*provider
-	stop      context.CancelFunc // ends background work
-	reads     readMarkers        // read frames waiting to be written (signals.go)
+	basePath string // the path of cfg.BaseURL, "" at the root
+	proxies  forwarded.Trust
+	stop     context.CancelFunc // ends background work
+	reads    readMarkers        // read frames waiting to be written (signals.go)
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -134,24 +136,23 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies,
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), proxies: proxies,
 		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
 	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
-	s.baseURL = strings.TrimSuffix(base.String(), "/")
 	s.basePath = strings.TrimSuffix(base.Path, "/")
-	for _, p := range cfg.Providers {
-		if !validProviderName(p.Name) || p.Name == "email" || s.providers[p.Name] != nil {
-			return nil, fmt.Errorf("sign-in provider name %q: want a unique name of lower-case letters, digits and -, not \"email\"", p.Name)
-		}
-		if p.ClientID == "" || (!p.GitHub && p.Issuer == "") {
-			return nil, fmt.Errorf("sign-in provider %s: needs a client id and an issuer", p.Name)
-		}
-		s.providers[p.Name] = &provider{Provider: p}
+	s.auth, err = auth.New(auth.Config{
+		Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, BaseURL: base, Proxies: proxies, Errors: s.errs,
+		Providers: cfg.Providers, Mailer: cfg.Mailer, NoGuests: cfg.NoGuests, Admins: cfg.Admins,
+		SignedIn:     s.refreshAvatar,
+		SessionEnded: s.closeSession,
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.handler = s.routes()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	go s.watchRevocations(ctx)
+	go s.auth.WatchRevocations(ctx) // closes the WebSockets of sessions ended anywhere
 	if cfg.Hub != nil {
 		// Read echoes from other nodes reach this one from the start.
 		cfg.Hub.StartSignals()
@@ -416,16 +417,4 @@ func (s *Server) originAllowed(r *http.Request, origin string) bool {
 		}
 	}
 	return false
-}
-
-func validProviderName(name string) bool {
-	if name == "" || len(name) > 32 {
-		return false
-	}
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
