@@ -14,6 +14,8 @@ import (
 	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
+// hashToken is what the store keeps of a token: a stolen copy of the
+// sessions table signs nobody in.
 func hashToken(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
 	return sum[:]
@@ -76,7 +78,8 @@ func (a *Auth) setSessionCookie(w http.ResponseWriter, r *http.Request, token st
 	http.SetCookie(w, a.cookie(r, sessionCookieName, token, hanashi.SessionLifetime))
 }
 
-// Me answers who is signed in.
+// Me answers who is signed in. It runs behind RequireSession, as do
+// Logout, LogoutAll and DisableUser.
 func (a *Auth) Me() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": UserFrom(r.Context())})
