@@ -1,11 +1,20 @@
 package auth_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hanashi-chat/hanashi/auth"
+	"github.com/hanashi-chat/hanashi/sqlite"
 )
 
 // TestSessionCookieAttributes checks the session cookie over plain HTTP and
@@ -53,5 +62,85 @@ func TestNoGuests(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || sessionCookie(resp) != nil {
 		t.Errorf("guest on a server without guests: %d", resp.StatusCode)
+	}
+}
+
+// TestSessionEnded checks the hook web closes WebSockets with: a session
+// ended on this node is reported at once, and one ended on another node
+// (another Auth on the same store) within the revocation poll.
+func TestSessionEnded(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	base, _ := url.Parse("http://chat.test")
+	node := func() (*auth.Auth, chan []byte) {
+		ended := make(chan []byte, 16)
+		a, err := auth.New(auth.Config{Store: db, BaseURL: base, SessionEnded: func(h []byte) { ended <- h }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, ended
+	}
+	here, endedHere := node()
+	there, endedThere := node()
+	ctx, cancel := context.WithCancel(t.Context())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		there.WatchRevocations(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-watched })
+
+	// signOut makes a guest session on here, ends it there, and returns the
+	// hash of its token.
+	signOut := func() []byte {
+		t.Helper()
+		w := httptest.NewRecorder()
+		here.CreateGuest().ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/guests", strings.NewReader(`{"name":"gus"}`)))
+		var guest struct {
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &guest); err != nil || w.Code != http.StatusCreated {
+			t.Fatalf("POST /api/v1/guests: %d %s", w.Code, w.Body)
+		}
+		r := httptest.NewRequest("DELETE", "/api/v1/session", nil)
+		r.Header.Set("Authorization", "Bearer "+guest.Token)
+		w = httptest.NewRecorder()
+		here.RequireSession(here.Logout()).ServeHTTP(w, r)
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("DELETE /api/v1/session: %d %s", w.Code, w.Body)
+		}
+		sum := sha256.Sum256([]byte(guest.Token))
+		return sum[:]
+	}
+
+	hash := signOut()
+	select {
+	case h := <-endedHere:
+		if !bytes.Equal(h, hash) {
+			t.Fatalf("this node reported session %x ended, want %x", h, hash)
+		}
+	default:
+		t.Fatal("a sign-out did not report its session ended on its own node")
+	}
+	// The watcher starts from now: a sign-out before its first poll is not
+	// its to report, so sign out again until one is.
+	ended := map[string]bool{string(hash): true}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case h := <-endedThere:
+			if !ended[string(h)] {
+				t.Fatalf("the other node reported session %x ended, which is not one that ended", h)
+			}
+			return
+		case <-time.After(time.Second):
+			ended[string(signOut())] = true
+			<-endedHere
+		case <-deadline:
+			t.Fatal("the other node never reported an ended session")
+		}
 	}
 }
