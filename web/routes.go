@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE /api/v1/sessions", s.authed(s.auth.LogoutAll()))
 	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authed(s.auth.DisableUser()))
 
+	// Profiles and avatars (profile.go, avatar.go).
 	mux.Handle("PATCH /api/v1/me", s.authed(s.handleUpdateMe()))
 	mux.Handle("GET /api/v1/users/{id}/initials.png", s.authed(s.handleInitials()))
 	if s.cfg.Avatars != nil {
