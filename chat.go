@@ -225,6 +225,25 @@ func checkBodyText(body string) error {
 	return nil
 }
 
+// CheckName checks a user or room name and returns it trimmed: 1 to
+// MaxNameLen runes without control or invisible formatting characters.
+// what names it in the error ("name", "room name").
+func CheckName(what, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return "", Errorf(EINVALID, "%s is empty", what)
+	case n > MaxNameLen:
+		return "", Errorf(EINVALID, "%s is longer than %d characters", what, MaxNameLen)
+	}
+	for _, c := range name {
+		if unicode.IsControl(c) || c == utf8.RuneError || unicode.Is(unicode.Cf, c) {
+			return "", Errorf(EINVALID, "%s contains control or invisible formatting characters", what)
+		}
+	}
+	return name, nil
+}
+
 // CheckEmoji checks a reaction's emoji: 1 to MaxEmojiBytes bytes of UTF-8
 // with no space or control characters. Anything else is up to the client:
 // a Unicode emoji, a sequence of them, or a short name such as ":tada:".

@@ -22,7 +22,9 @@ import (
 	"testing"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/avatar"
+	"github.com/hanashi-chat/hanashi/internal/httpapi"
 )
 
 // fakeProfiles records SetAvatarUpload calls; fail makes them fail.
@@ -58,7 +60,8 @@ func newAvatarTest(t *testing.T) *avatarTest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dir.Close() })
-	s := &Server{log: slog.New(slog.DiscardHandler)}
+	log := slog.New(slog.DiscardHandler)
+	s := &Server{log: log, errs: &httpapi.Errors{Log: log}}
 	at := &avatarTest{t: t, dir: dir, profiles: &fakeProfiles{}, mux: http.NewServeMux()}
 	asUser := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +71,7 @@ func newAvatarTest(t *testing.T) *avatarTest {
 					t.Fatal(err)
 				}
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 		})
 	}
 	at.mux.Handle("POST /api/v1/me/avatar", asUser(s.handleAvatarUpload(dir, at.profiles)))
@@ -111,7 +114,7 @@ func (at *avatarTest) stored() []string {
 
 func errorCode(t *testing.T, w *httptest.ResponseRecorder) string {
 	t.Helper()
-	var body errorBody
+	var body httpapi.ErrorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatalf("error body %q: %v", w.Body, err)
 	}

@@ -83,7 +83,7 @@ func (s *Server) handleUpdateMe() http.Handler {
 		}
 		var p hanashi.ProfileUpdate
 		if req.Name != nil {
-			name, err := validName("name", *req.Name)
+			name, err := hanashi.CheckName("name", *req.Name)
 			if err != nil {
 				return err
 			}

@@ -249,7 +249,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 }
 
-// mailerFunc is a web.Mailer made of a function.
+// mailerFunc is an auth.Mailer made of a function.
 type mailerFunc func(ctx context.Context, to, subject, body string) error
 
 func (f mailerFunc) Send(ctx context.Context, to, subject, body string) error {

@@ -66,7 +66,7 @@ func (s *Server) handleCreateRoom() http.Handler {
 				return err
 			}
 		}
-		name, err := validName("room name", req.Name)
+		name, err := hanashi.CheckName("room name", req.Name)
 		if err != nil {
 			return err
 		}

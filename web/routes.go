@@ -18,19 +18,21 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
 
-	mux.Handle("GET /login", s.handleLoginPage())
-	mux.Handle("GET /auth/{provider}/login", s.handleOAuthLogin())
-	mux.Handle("GET /auth/{provider}/callback", s.handleOAuthCallback())
-	mux.Handle("POST /auth/email", s.handleEmailLink())
-	mux.Handle("GET /auth/email/verify", s.handleEmailVerify())
-	mux.Handle("POST /auth/email/redeem", s.handleEmailRedeem())
+	// Sign-in and sessions (package auth).
+	mux.Handle("GET /login", s.auth.LoginPage())
+	mux.Handle("GET /auth/{provider}/login", s.auth.OAuthLogin())
+	mux.Handle("GET /auth/{provider}/callback", s.auth.OAuthCallback())
+	mux.Handle("POST /auth/email", s.auth.EmailLink())
+	mux.Handle("GET /auth/email/verify", s.auth.EmailVerify())
+	mux.Handle("POST /auth/email/redeem", s.auth.EmailRedeem())
+	mux.Handle("POST /api/v1/guests", s.auth.CreateGuest())
+	mux.Handle("GET /api/v1/me", s.authed(s.auth.Me()))
+	mux.Handle("DELETE /api/v1/session", s.authed(s.auth.Logout()))
+	mux.Handle("DELETE /api/v1/sessions", s.authed(s.auth.LogoutAll()))
+	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authed(s.auth.DisableUser()))
 
-	mux.Handle("POST /api/v1/guests", s.handleCreateGuest())
-	mux.Handle("GET /api/v1/me", s.authed(s.handleMe()))
+	// Profiles and avatars (profile.go, avatar.go).
 	mux.Handle("PATCH /api/v1/me", s.authed(s.handleUpdateMe()))
-	mux.Handle("DELETE /api/v1/session", s.authed(s.handleLogout()))
-	mux.Handle("DELETE /api/v1/sessions", s.authed(s.handleLogoutAll()))
-	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authed(s.handleDisableUser()))
 	mux.Handle("GET /api/v1/users/{id}/initials.png", s.authed(s.handleInitials()))
 	if s.cfg.Avatars != nil {
 		mux.Handle("POST /api/v1/me/avatar", s.authed(s.handleAvatarUpload(s.cfg.Avatars, storeProfiles{s})))

@@ -1,6 +1,8 @@
 // Package web is Hanashi's HTTP face: the JSON API, the WebSocket protocol
 // of docs/protocol.md and the embedded web client. NewServer returns an
-// http.Handler; routes.go lists everything it serves.
+// http.Handler; routes.go lists everything it serves. Sign-in and sessions
+// are package auth's: web mounts its handlers and asks it who is signed in,
+// and closes the WebSockets of the sessions that auth says have ended.
 package web
 
 import (
@@ -16,8 +18,11 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/internal/forwarded"
+	"github.com/hanashi-chat/hanashi/internal/httpapi"
 	"github.com/hanashi-chat/hanashi/internal/outage"
 )
 
@@ -31,7 +36,7 @@ type Config struct {
 	// state-changing requests. The origin of BaseURL is always allowed.
 	AllowedOrigins []string
 	// TrustedProxies are the addresses and CIDRs of reverse proxies whose
-	// X-Forwarded-For and X-Forwarded-Proto are believed (proxy.go); from
+	// X-Forwarded-For and X-Forwarded-Proto are believed (package forwarded); from
 	// anybody else those headers are ignored.
 	TrustedProxies []string
 	// PingInterval is how often the server pings a WebSocket; a connection
@@ -45,11 +50,11 @@ type Config struct {
 	// or with a path prefix; sign-in links and OAuth callbacks are built
 	// from it, never from a request's Host header. Required.
 	BaseURL string
-	// Providers are the OAuth2/OIDC sign-in providers.
-	Providers []Provider
+	// Providers are the OAuth2/OIDC sign-in providers (package auth).
+	Providers []auth.Provider
 	// Mailer sends sign-in links; nil writes them to the log instead
 	// (development).
-	Mailer Mailer
+	Mailer auth.Mailer
 	// Avatars holds uploaded avatars; nil refuses uploads.
 	Avatars *avatar.Dir
 	// NoGuests refuses guest sessions: everybody signs in.
@@ -78,7 +83,9 @@ type Server struct {
 	// ready (see writeError): a dependency is down, and each would say
 	// the same.
 	unready *outage.Log
+	errs    *httpapi.Errors // answers API errors, web's and auth's
 	handler http.Handler
+	auth    *auth.Auth // sign-in and sessions
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -86,12 +93,10 @@ type Server struct {
 	draining bool           // /readyz fails (Drain)
 	closing  bool           // WebSockets are refused and closed (Shutdown)
 
-	baseURL   string // cfg.BaseURL without a trailing slash
-	basePath  string // its path, "" at the root
-	proxies   proxyTrust
-	providers map[string]*provider
-	stop      context.CancelFunc // ends background work
-	reads     readMarkers        // read frames waiting to be written (signals.go)
+	basePath string // the path of cfg.BaseURL, "" at the root
+	proxies  forwarded.Trust
+	stop     context.CancelFunc // ends background work
+	reads    readMarkers        // read frames waiting to be written (signals.go)
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -127,27 +132,27 @@ func NewServer(cfg Config) (*Server, error) {
 	if origin := base.Scheme + "://" + base.Host; !slices.ContainsFunc(cfg.AllowedOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
 		cfg.AllowedOrigins = append(slices.Clip(cfg.AllowedOrigins), origin)
 	}
-	proxies, err := parseTrustedProxies(cfg.TrustedProxies)
+	proxies, err := forwarded.Parse(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies,
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), proxies: proxies,
 		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
-	s.baseURL = strings.TrimSuffix(base.String(), "/")
+	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
 	s.basePath = strings.TrimSuffix(base.Path, "/")
-	for _, p := range cfg.Providers {
-		if !validProviderName(p.Name) || p.Name == "email" || s.providers[p.Name] != nil {
-			return nil, fmt.Errorf("sign-in provider name %q: want a unique name of lower-case letters, digits and -, not \"email\"", p.Name)
-		}
-		if p.ClientID == "" || (!p.GitHub && p.Issuer == "") {
-			return nil, fmt.Errorf("sign-in provider %s: needs a client id and an issuer", p.Name)
-		}
-		s.providers[p.Name] = &provider{Provider: p}
+	s.auth, err = auth.New(auth.Config{
+		Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, BaseURL: base, Proxies: proxies, Errors: s.errs,
+		Providers: cfg.Providers, Mailer: cfg.Mailer, NoGuests: cfg.NoGuests, Admins: cfg.Admins,
+		SignedIn:     s.refreshAvatar,
+		SessionEnded: s.closeSession,
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.handler = s.routes()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	go s.watchRevocations(ctx)
+	go s.auth.WatchRevocations(ctx) // closes the WebSockets of sessions ended anywhere
 	if cfg.Hub != nil {
 		// Read echoes from other nodes reach this one from the start.
 		cfg.Hub.StartSignals()
@@ -350,10 +355,8 @@ func (s *Server) handleNotFound(mux *http.ServeMux) http.Handler {
 		}
 		if len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			var body errorBody
-			body.Error.Code = "method_not_allowed"
-			body.Error.Message = fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, body)
+			httpapi.WriteErrorBody(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", ")))
 			return
 		}
 		s.writeError(w, r, hanashi.Errorf(hanashi.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -397,7 +400,7 @@ func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 		return false
 	}
 	scheme := "http"
-	if s.secure(r) {
+	if s.proxies.Secure(r) {
 		scheme = "https"
 	}
 	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)
@@ -414,16 +417,4 @@ func (s *Server) originAllowed(r *http.Request, origin string) bool {
 		}
 	}
 	return false
-}
-
-func validProviderName(name string) bool {
-	if name == "" || len(name) > 32 {
-		return false
-	}
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

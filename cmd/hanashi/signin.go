@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hanashi-chat/hanashi/auth"
 	"github.com/hanashi-chat/hanashi/mail"
-	"github.com/hanashi-chat/hanashi/web"
 )
 
 // providers reads the sign-in providers named in HANASHI_OIDC (a
@@ -16,15 +16,15 @@ import (
 // _TITLE; "google" and "github" are presets that need only the client id
 // and secret. Secrets come from the environment only, never from flags,
 // which other users of the machine can read.
-func providers(names string, getenv func(string) string) ([]web.Provider, error) {
-	var out []web.Provider
+func providers(names string, getenv func(string) string) ([]auth.Provider, error) {
+	var out []auth.Provider
 	for _, name := range strings.Split(names, ",") {
 		name = strings.TrimSpace(strings.ToLower(name))
 		if name == "" {
 			continue
 		}
 		key := "HANASHI_OIDC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
-		p := web.Provider{
+		p := auth.Provider{
 			Name:         name,
 			Title:        getenv(key + "TITLE"),
 			Issuer:       getenv(key + "ISSUER"),
@@ -68,7 +68,7 @@ func defaultBaseURL(addr string) string {
 
 // mailer returns the SMTP sender, or nil when no SMTP URL is set: then
 // sign-in links are written to the log (development only).
-func mailer(smtpURL, from, baseURL string) (web.Mailer, error) {
+func mailer(smtpURL, from, baseURL string) (auth.Mailer, error) {
 	if smtpURL == "" {
 		return nil, nil
 	}

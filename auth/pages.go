@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 var pageFS embed.FS
 
 // pages are the server-rendered pages of signing in; everything else is
-// the client in static/.
+// the web client (web's static/).
 var pages = template.Must(template.ParseFS(pageFS, "pages/*.html"))
 
 // pageData is what every page may show.
@@ -28,11 +28,11 @@ type pageData struct {
 
 // renderPage writes page with status. Pages are never cached: some carry
 // tokens.
-func (s *Server) renderPage(w http.ResponseWriter, status int, page string, d pageData) {
-	d.Base = s.basePath
+func (a *Auth) renderPage(w http.ResponseWriter, status int, page string, d pageData) {
+	d.Base = a.basePath
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, page, d); err != nil {
-		s.log.Error("rendering a page failed", "page", page, "err", err)
+		a.log.Error("rendering a page failed", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -45,20 +45,20 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, page string, d pa
 }
 
 // authFailed ends a sign-in with an error page; no session is made.
-func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.renderPage(w, status, "error", pageData{Title: "Signing in failed", Message: msg})
+func (a *Auth) authFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	a.renderPage(w, status, "error", pageData{Title: "Signing in failed", Message: msg})
 }
 
-// handleLoginPage shows the providers and the e-mail form.
-func (s *Server) handleLoginPage() http.Handler {
+// LoginPage shows the providers and the e-mail form.
+func (a *Auth) LoginPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")), Guests: !s.cfg.NoGuests}
-		for _, p := range s.cfg.Providers {
+		d := pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")), Guests: !a.cfg.NoGuests}
+		for _, p := range a.cfg.Providers {
 			if p.Title == "" {
 				p.Title = p.Name
 			}
 			d.Providers = append(d.Providers, p)
 		}
-		s.renderPage(w, http.StatusOK, "login", d)
+		a.renderPage(w, http.StatusOK, "login", d)
 	})
 }

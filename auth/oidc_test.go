@@ -1,7 +1,6 @@
-package web_test
+package auth_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,19 +9,14 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hanashi-chat/hanashi/hub"
-	"github.com/hanashi-chat/hanashi/inmem"
-	"github.com/hanashi-chat/hanashi/sqlite"
-	"github.com/hanashi-chat/hanashi/web"
+	"github.com/hanashi-chat/hanashi/auth"
 )
 
 // fakeIssuer is an OpenID provider for unit tests of the callback's checks:
@@ -142,90 +136,10 @@ func (f *fakeIssuer) authorize(t *testing.T, authURL *url.URL) *url.URL {
 	return cb
 }
 
-// testServer is a web.Server on a real SQLite store, served on loopback.
-type testServer struct {
-	*httptest.Server
-}
-
-func newTestServer(t *testing.T, mutate func(*web.Config)) *testServer {
-	t.Helper()
-	return startTestServer(t, false, mutate)
-}
-
-// startTestServer is newTestServer, over TLS if tls is set.
-func startTestServer(t *testing.T, tls bool, mutate func(*web.Config)) *testServer {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	broker := inmem.NewBroker()
-	h := hub.New(hub.Config{Store: db, Broker: broker, Encoder: web.Encoder{}})
-	ts := httptest.NewUnstartedServer(nil)
-	scheme := "http://"
-	if tls {
-		scheme = "https://"
-	}
-	cfg := web.Config{Store: db, Hub: h, BaseURL: scheme + ts.Listener.Addr().String()}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := web.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	if tls {
-		ts.StartTLS()
-	} else {
-		ts.Start()
-	}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Shutdown(context.Background())
-		h.Close(context.Background())
-	})
-	return &testServer{ts}
-}
-
-// browser is an HTTP client with cookies that does not follow redirects.
-func browser(t *testing.T) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-func get(t *testing.T, c *http.Client, u string) *http.Response {
-	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
-}
-
-// sessionCookie returns the session cookie a response set, if any.
-func sessionCookie(resp *http.Response) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if strings.HasSuffix(c.Name, "hanashi_session") && c.MaxAge >= 0 && c.Value != "" {
-			return c
-		}
-	}
-	return nil
-}
-
 func TestOIDCCallbackChecks(t *testing.T) {
 	idp := newFakeIssuer(t)
-	srv := newTestServer(t, func(c *web.Config) {
-		c.Providers = []web.Provider{{Name: "corp", Issuer: idp.srv.URL, ClientID: "hanashi", ClientSecret: "s3cret"}}
+	srv := newTestServer(t, func(c *auth.Config) {
+		c.Providers = []auth.Provider{{Name: "corp", Issuer: idp.srv.URL, ClientID: "hanashi", ClientSecret: "s3cret"}}
 	})
 	good := func(nonce string) map[string]any {
 		return map[string]any{

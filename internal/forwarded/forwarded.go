@@ -1,4 +1,13 @@
-package web
+// Package forwarded tells who sent a request and over which scheme. Behind
+// a reverse proxy the TCP peer of every request is the proxy, and TLS ends
+// there: the client's address and scheme arrive in X-Forwarded-For and
+// X-Forwarded-Proto. Anybody can send those headers, so they are believed
+// only from the proxies the operator lists; everything here decides from
+// that list alone, never from what a request says about itself.
+//
+// Both web (the origin checks) and auth (secure cookies, the rate limits of
+// sign-in links) ask the same Trust, so they always agree.
+package forwarded
 
 import (
 	"fmt"
@@ -8,23 +17,16 @@ import (
 	"strings"
 )
 
-// Behind a reverse proxy the TCP peer of every request is the proxy, and
-// TLS ends there: the client's address and scheme arrive in
-// X-Forwarded-For and X-Forwarded-Proto. Anybody can send those headers,
-// so they are believed only from the proxies the operator lists
-// (Config.TrustedProxies); everything here decides from that list alone,
-// never from what a request says about itself.
-
-// proxyTrust is the list of trusted proxies. The zero value trusts nobody.
+// Trust is the list of trusted proxies. The zero value trusts nobody.
 // It is immutable and safe for concurrent use.
-type proxyTrust struct {
+type Trust struct {
 	nets []netip.Prefix
 }
 
-// parseTrustedProxies reads addresses ("10.0.0.7", "::1") and CIDRs
+// Parse reads addresses ("10.0.0.7", "::1") and CIDRs
 // ("10.0.0.0/8", "fd00::/8"); empty entries are skipped.
-func parseTrustedProxies(list []string) (proxyTrust, error) {
-	var p proxyTrust
+func Parse(list []string) (Trust, error) {
+	var p Trust
 	for _, s := range list {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -33,14 +35,14 @@ func parseTrustedProxies(list []string) (proxyTrust, error) {
 		if strings.Contains(s, "/") {
 			n, err := netip.ParsePrefix(s)
 			if err != nil {
-				return proxyTrust{}, fmt.Errorf("trusted proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", s)
+				return Trust{}, fmt.Errorf("trusted proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", s)
 			}
 			p.nets = append(p.nets, n.Masked())
 			continue
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return proxyTrust{}, fmt.Errorf("trusted proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", s)
+			return Trust{}, fmt.Errorf("trusted proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", s)
 		}
 		p.nets = append(p.nets, netip.PrefixFrom(a, a.BitLen()))
 	}
@@ -49,7 +51,7 @@ func parseTrustedProxies(list []string) (proxyTrust, error) {
 
 // trusts reports whether a is a trusted proxy. IPv4 addresses seen as
 // IPv6 (::ffff:10.0.0.7, on a dual-stack listener) match IPv4 entries.
-func (p proxyTrust) trusts(a netip.Addr) bool {
+func (p Trust) trusts(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, n := range p.nets {
 		if n.Contains(a) {
@@ -59,7 +61,7 @@ func (p proxyTrust) trusts(a netip.Addr) bool {
 	return false
 }
 
-// client returns the address of the client that sent r and whether it
+// Client returns the address of the client that sent r and whether it
 // reached the server over HTTPS. From an untrusted peer (or with no
 // trusted proxies) that is the peer and whether r came over TLS; the
 // forwarding headers are ignored. From a trusted proxy the address is the
@@ -67,7 +69,7 @@ func (p proxyTrust) trusts(a netip.Addr) bool {
 // proxy appends the peer it saw, so entries left of the first untrusted
 // one are whatever the client chose to send — and the scheme is the last
 // value of X-Forwarded-Proto, the one the nearest proxy wrote.
-func (p proxyTrust) client(r *http.Request) (addr string, https bool) {
+func (p Trust) Client(r *http.Request) (addr string, https bool) {
 	https = r.TLS != nil
 	peer, ok := parseHostAddr(r.RemoteAddr)
 	if !ok {
@@ -129,17 +131,17 @@ func parseHostAddr(s string) (netip.Addr, bool) {
 	return a.WithZone(""), true
 }
 
-// clientIP is the address the request came from, for rate limits and
+// ClientIP is the address the request came from, for rate limits and
 // logs: the peer, or behind a trusted proxy the client it forwards for.
-func (s *Server) clientIP(r *http.Request) string {
-	addr, _ := s.proxies.client(r)
+func (p Trust) ClientIP(r *http.Request) string {
+	addr, _ := p.Client(r)
 	return addr
 }
 
-// secure reports whether the client reached the server over HTTPS: over
+// Secure reports whether the client reached the server over HTTPS: over
 // TLS, or through a trusted proxy that says so. Cookies are then Secure
 // and take the __Host- prefix, and the server's own origin is https.
-func (s *Server) secure(r *http.Request) bool {
-	_, https := s.proxies.client(r)
+func (p Trust) Secure(r *http.Request) bool {
+	_, https := p.Client(r)
 	return https
 }

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -96,19 +96,19 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// handleOAuthLogin starts the authorization code flow with PKCE (S256),
+// OAuthLogin starts the authorization code flow with PKCE (S256),
 // state and nonce.
-func (s *Server) handleOAuthLogin() http.Handler {
+func (a *Auth) OAuthLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := s.providers[r.PathValue("provider")]
+		p := a.providers[r.PathValue("provider")]
 		if p == nil {
-			s.authFailed(w, r, http.StatusNotFound, "There is no such sign-in provider.")
+			a.authFailed(w, r, http.StatusNotFound, "There is no such sign-in provider.")
 			return
 		}
-		cfg, _, err := p.setup(r.Context(), s.callbackURL(p.Name))
+		cfg, _, err := p.setup(r.Context(), a.callbackURL(p.Name))
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
-			s.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
+			a.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
+			a.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
 			return
 		}
 		c := authCookie{
@@ -119,7 +119,7 @@ func (s *Server) handleOAuthLogin() http.Handler {
 			Next:     safeNext(r.URL.Query().Get("next")),
 		}
 		b, _ := json.Marshal(c)
-		http.SetCookie(w, s.cookie(r, authCookieName, base64.RawURLEncoding.EncodeToString(b), authCookieLife))
+		http.SetCookie(w, a.cookie(r, authCookieName, base64.RawURLEncoding.EncodeToString(b), authCookieLife))
 		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(c.Verifier)}
 		if !p.GitHub {
 			opts = append(opts, oidc.Nonce(c.Nonce))
@@ -129,46 +129,46 @@ func (s *Server) handleOAuthLogin() http.Handler {
 	})
 }
 
-// handleOAuthCallback finishes the flow. Every check that fails ends it
+// OAuthCallback finishes the flow. Every check that fails ends it
 // with an error page and no session.
-func (s *Server) handleOAuthCallback() http.Handler {
+func (a *Auth) OAuthCallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("provider")
-		p := s.providers[name]
+		p := a.providers[name]
 		if p == nil {
-			s.authFailed(w, r, http.StatusNotFound, "There is no such sign-in provider.")
+			a.authFailed(w, r, http.StatusNotFound, "There is no such sign-in provider.")
 			return
 		}
 		// The flow cookie is spent whatever happens next.
-		c, ok := s.readAuthCookie(r)
-		http.SetCookie(w, s.cookie(r, authCookieName, "", -1))
+		c, ok := a.readAuthCookie(r)
+		http.SetCookie(w, a.cookie(r, authCookieName, "", -1))
 		q := r.URL.Query()
 		switch {
 		case !ok:
-			s.authFailed(w, r, http.StatusBadRequest, "This sign-in was not started in this browser, or took too long. Start again.")
+			a.authFailed(w, r, http.StatusBadRequest, "This sign-in was not started in this browser, or took too long. Start again.")
 			return
 		case c.Provider != name || subtle.ConstantTimeCompare([]byte(c.State), []byte(q.Get("state"))) != 1:
-			s.authFailed(w, r, http.StatusBadRequest, "This sign-in does not match the one started in this browser. Start again.")
+			a.authFailed(w, r, http.StatusBadRequest, "This sign-in does not match the one started in this browser. Start again.")
 			return
 		case q.Get("error") != "":
-			s.authFailed(w, r, http.StatusBadRequest, "The sign-in provider said: "+truncate(q.Get("error_description")+" ("+q.Get("error")+")", 200))
+			a.authFailed(w, r, http.StatusBadRequest, "The sign-in provider said: "+truncate(q.Get("error_description")+" ("+q.Get("error")+")", 200))
 			return
 		case q.Get("code") == "":
-			s.authFailed(w, r, http.StatusBadRequest, "The sign-in provider sent no authorization code.")
+			a.authFailed(w, r, http.StatusBadRequest, "The sign-in provider sent no authorization code.")
 			return
 		}
-		cfg, verifier, err := p.setup(r.Context(), s.callbackURL(p.Name))
+		cfg, verifier, err := p.setup(r.Context(), a.callbackURL(p.Name))
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
-			s.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
+			a.log.ErrorContext(r.Context(), "sign-in provider unavailable", "provider", p.Name, "err", err)
+			a.authFailed(w, r, http.StatusServiceUnavailable, "The sign-in provider cannot be reached right now. Try again later.")
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 		defer cancel()
 		tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
 		if err != nil {
-			s.log.WarnContext(r.Context(), "sign-in: code exchange failed", "provider", p.Name, "err", err)
-			s.authFailed(w, r, http.StatusBadRequest, "The sign-in provider did not accept this sign-in. Start again.")
+			a.log.WarnContext(r.Context(), "sign-in: code exchange failed", "provider", p.Name, "err", err)
+			a.authFailed(w, r, http.StatusBadRequest, "The sign-in provider did not accept this sign-in. Start again.")
 			return
 		}
 		var id hanashi.Identity
@@ -178,12 +178,12 @@ func (s *Server) handleOAuthCallback() http.Handler {
 			id, err = oidcIdentity(ctx, verifier, tok, c.Nonce)
 		}
 		if err != nil {
-			s.log.WarnContext(r.Context(), "sign-in: identity refused", "provider", p.Name, "err", err)
-			s.authFailed(w, r, http.StatusBadRequest, "The sign-in could not be verified. Start again.")
+			a.log.WarnContext(r.Context(), "sign-in: identity refused", "provider", p.Name, "err", err)
+			a.authFailed(w, r, http.StatusBadRequest, "The sign-in could not be verified. Start again.")
 			return
 		}
 		id.Provider = p.Name
-		s.signIn(w, r, id, c.Next)
+		a.signIn(w, r, id, c.Next)
 	})
 }
 
@@ -295,9 +295,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (s *Server) readAuthCookie(r *http.Request) (authCookie, bool) {
+func (a *Auth) readAuthCookie(r *http.Request) (authCookie, bool) {
 	var c authCookie
-	ck, err := r.Cookie(s.cookieName(r, authCookieName))
+	ck, err := r.Cookie(a.cookieName(r, authCookieName))
 	if err != nil {
 		return c, false
 	}
@@ -309,6 +309,6 @@ func (s *Server) readAuthCookie(r *http.Request) (authCookie, bool) {
 }
 
 // callbackURL is the redirect URI registered with the provider.
-func (s *Server) callbackURL(provider string) string {
-	return s.baseURL + "/auth/" + provider + "/callback"
+func (a *Auth) callbackURL(provider string) string {
+	return a.baseURL + "/auth/" + provider + "/callback"
 }
