@@ -24,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // browserChatTimeout bounds the whole team chat test.
@@ -611,16 +613,12 @@ func browserChatSignIn(t *testing.T, p *browserPerson, srv *browserServer, base,
 	p.waitPage(t, "the page that says a link was sent", `document.getElementById("sent")`)
 	pattern := regexp.MustCompile(`email=` + regexp.QuoteMeta(email) + `\b.*link="?(http://[^\s"]+/auth/email/verify\?[^\s"]+)`)
 	var link string
-	for end := time.Now().Add(browserWaitLimit); link == ""; {
+	testutil.Eventually(t, browserWaitLimit, fmt.Sprintf("%s: a sign-in link for %s in the server log", p.name, email), func() bool {
 		if m := pattern.FindStringSubmatch(srv.log.String()); m != nil {
 			link = m[1]
-			break
 		}
-		if time.Now().After(end) {
-			t.Fatalf("%s: no sign-in link for %s in the server log", p.name, email)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for an event
-	}
+		return link != ""
+	})
 	p.do(t, "follow the link and press the button",
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("redeem")),

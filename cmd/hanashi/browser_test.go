@@ -25,6 +25,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // browserTestTimeout bounds the whole test, browsers and restarts included.
@@ -235,7 +237,7 @@ func browserStartServerWith(t *testing.T, addr, dataDir string, deadline time.Ti
 	})
 
 	client := &http.Client{Timeout: time.Second}
-	for {
+	testutil.EventuallyNil(t, time.Until(deadline), "the server on "+addr+" to be healthy before the deadline", func() error {
 		select {
 		case err := <-s.done:
 			s.done <- err // for stop and the cleanup
@@ -246,14 +248,12 @@ func browserStartServerWith(t *testing.T, addr, dataDir string, deadline time.Ti
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return s
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server on %s was not healthy before the deadline (last error: %v)\n%s", addr, err, s.log.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for an event
-	}
+		return fmt.Errorf("last error: %v\n%s", err, s.log.String())
+	})
+	return s
 }
 
 // stop cancels the server's context and waits for run to return.
@@ -467,20 +467,15 @@ func (p *browserPerson) poll(t *testing.T, what, expr string) {
 func (p *browserPerson) waitPage(t *testing.T, what, expr string) {
 	t.Helper()
 	deadline := p.waitDeadline()
-	var err error
-	for {
+	testutil.EventuallyNil(t, time.Until(deadline), p.name+": "+what, func() error {
 		ctx, cancel := context.WithDeadline(p.ctx, deadline)
-		var ok bool
-		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return
+		defer cancel()
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!(`+expr+`)`))
+		if err == nil && !ok {
+			err = errors.New("not loaded, or the expression is false")
 		}
-		if !time.Now().Add(25 * time.Millisecond).Before(deadline) {
-			t.Fatalf("%s: waiting for %s: %v", p.name, what, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 func browserEval[T any](t *testing.T, p *browserPerson, expr string) T {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // These tests run several server processes as the nodes of one cluster:
@@ -55,17 +56,12 @@ func (s *e2eServer) readyz() (int, string) {
 // waitReady polls /readyz until it answers status.
 func (s *e2eServer) waitReady(t *testing.T, status int) {
 	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
-		got, body := s.readyz()
-		if got == status {
-			return
+	testutil.EventuallyNil(t, e2eTimeout, fmt.Sprintf("node %s: /readyz to answer %d", s.addr, status), func() error {
+		if got, body := s.readyz(); got != status {
+			return fmt.Errorf("it answers %d %q", got, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s: /readyz answers %d %q after %v, want %d", s.addr, got, body, e2eTimeout, status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // alive reports whether the process is still running.
@@ -121,6 +117,7 @@ func (f *e2eFollower) run(ctx context.Context) {
 		f.reconnects++
 		f.mu.Unlock()
 		_ = err // a broken connection is what this client survives
+		// Back off before reconnecting.
 		time.Sleep(time.Duration(min(attempt, 10)) * 10 * time.Millisecond)
 	}
 }
@@ -255,10 +252,8 @@ func TestE2EClusterDelivery(t *testing.T) {
 		}
 	}
 	byClientID := make(map[string]e2eFrame)
-	for _, s := range senders {
-		if err := s.wait(); err != nil {
-			t.Fatal(err)
-		}
+	for i, s := range senders {
+		s.wait(t, fmt.Sprintf("sender %d", i))
 		_, acks := s.snapshot()
 		for id, ack := range acks {
 			byClientID[id] = ack
@@ -388,10 +383,10 @@ func TestE2EClusterFaults(t *testing.T) {
 		}
 	}
 
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond) // the burst runs on all three nodes
 	nodes[2].kill()
 	t.Log("node-2 killed")
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // followers and senders go on without node-2
 	redis.Kill()
 	t.Log("redis down")
 	for _, n := range nodes[:2] {
@@ -403,7 +398,7 @@ func TestE2EClusterFaults(t *testing.T) {
 	for _, n := range nodes[:2] {
 		n.waitReady(t, http.StatusOK)
 	}
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond) // the burst runs on with Redis back
 	close(stop)
 	sendWG.Wait()
 
@@ -412,9 +407,7 @@ func TestE2EClusterFaults(t *testing.T) {
 	acked := make(map[int64]e2eFrame)
 	for _, s := range senders {
 		if s.node != 2 {
-			if err := s.acks.wait(); err != nil {
-				t.Errorf("sender on node-%d: %v", s.node, err)
-			}
+			s.acks.wait(t, fmt.Sprintf("sender on node-%d", s.node))
 		}
 		if err := s.acks.Unexpected(); err != nil {
 			t.Errorf("sender on node-%d: %v", s.node, err)

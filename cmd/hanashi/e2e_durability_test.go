@@ -27,13 +27,13 @@ func TestE2EDurabilityPostgres(t *testing.T) {
 	db := testpeer.CreateDB(t, pg.URL())
 	start := func() *e2eServer { return e2eStart(t, t.TempDir(), "-database", db) }
 	durabilityBurst(t, start, func(t *testing.T) {
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(400 * time.Millisecond) // the burst runs with PostgreSQL up
 		pg.Stop("immediate")
 		t.Log("postgres crashed")
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // sends fail while PostgreSQL is down, and are retried
 		pg.Start()
 		t.Log("postgres up again")
-		time.Sleep(600 * time.Millisecond)
+		time.Sleep(600 * time.Millisecond) // the burst runs on with PostgreSQL back
 	})
 }
 
@@ -47,7 +47,7 @@ func durabilityBurst(t *testing.T, start func() *e2eServer, midBurst func(t *tes
 		minAcked = 100
 	)
 	if midBurst == nil {
-		midBurst = func(*testing.T) { time.Sleep(1500 * time.Millisecond) }
+		midBurst = func(*testing.T) { time.Sleep(1500 * time.Millisecond) } // the burst runs before the kill
 	}
 	srv := start()
 	owner := srv.guest(t, "owner")

@@ -33,6 +33,7 @@ import (
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // faultCrashEnv names the body that makes a test server die (SIGKILL)
@@ -169,7 +170,7 @@ func watchReady(t *testing.T, s *e2eServer) *readyWatcher {
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond): // the sampling interval
 			}
 		}
 	}()
@@ -210,26 +211,24 @@ func (w *readyWatcher) notReadyBetween(from, to time.Time) (readyChange, bool) {
 // waitStatus waits until the watcher has seen status at or after since.
 func (w *readyWatcher) waitStatus(t *testing.T, name string, status int, since time.Time) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
+	var at time.Time
+	testutil.Eventually(t, e2eTimeout, fmt.Sprintf("%s: /readyz to answer %d", name, status), func() bool {
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		for _, c := range w.changes {
 			if c.status == status && !c.at.Before(since) {
-				w.mu.Unlock()
-				return c.at
+				at = c.at
+				return true
 			}
 		}
 		// A status held since before since counts as seen at since.
 		if n := len(w.changes); n > 0 && w.changes[n-1].status == status {
-			w.mu.Unlock()
-			return since
+			at = since
+			return true
 		}
-		w.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: /readyz did not answer %d within %v", name, status, e2eTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
+	return at
 }
 
 // faultSender sends messages into one room, about one every 20 ms with up
@@ -271,7 +270,7 @@ func (s *faultSender) run(ctx context.Context) {
 		s.session(ctx, n)
 		select {
 		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond): // backoff before the next node
 		}
 	}
 }
@@ -378,22 +377,18 @@ func (s *faultSender) finish(t *testing.T) {
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
+	testutil.EventuallyNil(t, e2eTimeout, fmt.Sprintf("sender %s: every send acknowledged", s.name), func() error {
 		s.mu.Lock()
 		left, bad := len(s.unacked), s.bad
 		s.mu.Unlock()
 		if bad != nil {
 			t.Fatal(bad)
 		}
-		if left == 0 {
-			return
+		if left > 0 {
+			return fmt.Errorf("%d sends still unacknowledged", left)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sender %s: %d sends still unacknowledged after %v", s.name, left, e2eTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // ackedBy counts the acks node sent in [from, to].
@@ -614,7 +609,7 @@ func TestFaultPostgresPartitionMidCommit(t *testing.T) {
 	c := startFaultCluster(t, testpeer.PostgresDB(t), testpeer.RedisURL(t))
 	a, b := c.nodes[0], c.nodes[1]
 	l := startFaultLoad(t, c)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the load runs on both nodes before the fault
 	marks := []int{len(a.out.String()), len(b.out.String())}
 
 	a.pg.CutMidPipeline()
@@ -626,7 +621,7 @@ func TestFaultPostgresPartitionMidCommit(t *testing.T) {
 	cut := time.Now()
 	t.Log("a cut off from PostgreSQL mid-commit")
 	expectNotReady(t, cut, "the cut", a)
-	time.Sleep(5 * time.Second)
+	time.Sleep(5 * time.Second) // the partition lasts past the commit timeout
 	healed := time.Now()
 	if n := l.ackedBy(b.name, cut.Add(4*time.Second), healed); n == 0 {
 		t.Errorf("%s acknowledged nothing in the last second of %s's partition: the dead session's lock froze it", b.name, a.name)
@@ -658,7 +653,7 @@ func TestFaultRedisPause(t *testing.T) {
 	c := startFaultCluster(t, testpeer.PostgresDB(t), redis.URL())
 	a, b := c.nodes[0], c.nodes[1]
 	l := startFaultLoad(t, c)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the load runs on both nodes before the fault
 	marks := []int{len(a.out.String()), len(b.out.String())}
 
 	redis.Pause()
@@ -666,7 +661,7 @@ func TestFaultRedisPause(t *testing.T) {
 	expectNotReady(t, paused, "Redis stopped answering", c.nodes...)
 	// While Redis is stopped, what a's senders get acknowledged reaches
 	// b's followers through the store.
-	time.Sleep(faultDeliverBound)
+	time.Sleep(faultDeliverBound) // acks come in with Redis stopped
 	probe := time.Now()
 	var seq int64
 	for _, s := range l.senders[:2] {
@@ -699,7 +694,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	redis := testpeer.StartRedis(t)
 	c := startFaultCluster(t, testpeer.PostgresDB(t), redis.URL())
 	l := startFaultLoad(t, c)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the load runs on both nodes before the fault
 	marks := []int{len(c.nodes[0].out.String()), len(c.nodes[1].out.String())}
 	redis.Kill()
 	down := time.Now()
@@ -707,7 +702,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	time.Sleep(time.Second) // sends go on while Redis is down
 	redis.Start()
 	expectReady(t, time.Now(), c.nodes...)
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // the load runs on with Redis back
 	l.check(t, c)
 	for i, n := range c.nodes {
 		checkNode(t, n, marks[i])
@@ -721,12 +716,12 @@ func TestFaultRedisPartition(t *testing.T) {
 	c := startFaultCluster(t, testpeer.PostgresDB(t), testpeer.RedisURL(t))
 	a, b := c.nodes[0], c.nodes[1]
 	l := startFaultLoad(t, c)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the load runs on both nodes before the fault
 	marks := []int{len(a.out.String()), len(b.out.String())}
 	a.redis.Partition()
 	cut := time.Now()
 	expectNotReady(t, cut, "it lost Redis", a)
-	time.Sleep(4 * time.Second)
+	time.Sleep(4 * time.Second) // b goes on acknowledging while a is cut off
 	healed := time.Now()
 	if n := l.ackedBy(b.name, cut, healed); n == 0 {
 		t.Errorf("%s acknowledged nothing while %s was cut off from Redis", b.name, a.name)
@@ -748,7 +743,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	pg := testpeer.StartPostgres(t)
 	c := startFaultCluster(t, testpeer.CreateDB(t, pg.URL()), testpeer.RedisURL(t))
 	l := startFaultLoad(t, c)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the load runs on both nodes before the fault
 	marks := []int{len(c.nodes[0].out.String()), len(c.nodes[1].out.String())}
 	pg.Stop("immediate")
 	expectNotReady(t, time.Now(), "PostgreSQL went down", c.nodes...)

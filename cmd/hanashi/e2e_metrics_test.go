@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // e2eMetrics is one scrape of /metrics, parsed as Prometheus parses it.
@@ -86,17 +88,12 @@ func metricValue(m *dto.Metric) float64 {
 // closed connection leaves the server a moment after the client closes it.
 func waitMetrics(t *testing.T, url, what string, ok func(e2eMetrics) bool) e2eMetrics {
 	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
-		m := e2eScrape(t, url)
-		if ok(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: never came", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var m e2eMetrics
+	testutil.Eventually(t, e2eTimeout, what, func() bool {
+		m = e2eScrape(t, url)
+		return ok(m)
+	})
+	return m
 }
 
 // readMessages reads frames until it has acks acks and msgs messages,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -15,9 +16,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // TestE2EPathPrefixProxy runs the server at http://PROXY/chat/ behind
@@ -123,11 +125,12 @@ func testPathPrefixProxy(t *testing.T, strip bool) {
 	}
 	linkRE := regexp.MustCompile(regexp.QuoteMeta(public) + `/chat/auth/email/verify\?[^\s"]+`)
 	var link string
-	for deadline := time.Now().Add(e2eTimeout); link == ""; time.Sleep(10 * time.Millisecond) {
-		if link = linkRE.FindString(srv.out.String()); link == "" && time.Now().After(deadline) {
-			t.Fatalf("no sign-in link to %s/chat/ in the log:\n%s", public, srv.out.String())
+	testutil.EventuallyNil(t, e2eTimeout, "a sign-in link to "+public+"/chat/ in the log", func() error {
+		if link = linkRE.FindString(srv.out.String()); link == "" {
+			return fmt.Errorf("none in:\n%s", srv.out.String())
 		}
-	}
+		return nil
+	})
 	resp, body = get(strings.TrimPrefix(link, public))
 	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusOK || action == nil || action[1] != "/chat/auth/email/redeem" {

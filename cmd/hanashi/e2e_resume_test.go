@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // e2eCheckMessage checks a message frame against the ack of its send.
@@ -133,11 +135,24 @@ func TestE2EResumeDuringSends(t *testing.T) {
 		}
 		return n
 	}
-	// Let a backlog build up, then resume in the middle of the stream.
-	deadline := time.Now().Add(e2eTimeout)
-	for ackedCount() < 300 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	// waitAcked waits until n sends are acked. A sender whose connection
+	// failed fails the test here, as it would when its acks are checked.
+	waitAcked := func(n int) {
+		t.Helper()
+		testutil.EventuallyNil(t, e2eTimeout, fmt.Sprintf("%d acks", n), func() error {
+			for i, a := range acks {
+				if err := a.Err(); err != nil {
+					t.Fatalf("sender %d: %v", i, err)
+				}
+			}
+			if got := ackedCount(); got < n {
+				return fmt.Errorf("%d acked", got)
+			}
+			return nil
+		})
 	}
+	// Let a backlog build up, then resume in the middle of the stream.
+	waitAcked(300)
 	sub = srv.ws(t, owner)
 	if err := sub.subscribeAfter(room.ID, cursor); err != nil {
 		t.Fatal(err)
@@ -190,11 +205,7 @@ func TestE2EResumeDuringSends(t *testing.T) {
 		}
 	}
 	readUntil(func() bool { return subscribedSeq >= 0 })
-	atSubscribed := ackedCount()
-	deadline = time.Now().Add(e2eTimeout)
-	for ackedCount() < atSubscribed+300 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitAcked(ackedCount() + 300)
 	close(stop)
 	wg.Wait()
 	var lastAcked int64
@@ -202,9 +213,7 @@ func TestE2EResumeDuringSends(t *testing.T) {
 		if sendErrs[i] != nil {
 			t.Fatalf("sender %d: %v", i, sendErrs[i])
 		}
-		if err := a.wait(); err != nil {
-			t.Fatalf("sender %d: %v", i, err)
-		}
+		a.wait(t, fmt.Sprintf("sender %d", i))
 		_, m := a.snapshot()
 		for _, f := range m {
 			lastAcked = max(lastAcked, f.Seq)

@@ -116,9 +116,7 @@ func TestE2ESlowConsumer(t *testing.T) {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
-	if err := sender.wait(); err != nil {
-		t.Fatal(err)
-	}
+	sender.wait(t, "sender")
 	sendTime := time.Since(start)
 	sent, acks := sender.snapshot()
 	ackAt := make(map[int64]time.Time, len(acks))

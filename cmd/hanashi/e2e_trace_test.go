@@ -5,18 +5,18 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // e2eWaitSpans waits until o has a span of each name and returns them by
 // name (the first of each).
 func e2eWaitSpans(t *testing.T, o *testpeer.OTLP, names ...string) map[string]testpeer.Span {
 	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
-		got := make(map[string]testpeer.Span)
+	var got map[string]testpeer.Span
+	testutil.EventuallyNil(t, e2eTimeout, fmt.Sprintf("spans %q", names), func() error {
+		got = make(map[string]testpeer.Span)
 		for _, s := range o.Spans() {
 			if _, ok := got[s.Name]; !ok {
 				got[s.Name] = s
@@ -29,17 +29,15 @@ func e2eWaitSpans(t *testing.T, o *testpeer.OTLP, names ...string) map[string]te
 			}
 		}
 		if len(missing) == 0 {
-			return got
+			return nil
 		}
-		if time.Now().After(deadline) {
-			var have []string
-			for n := range got {
-				have = append(have, n)
-			}
-			t.Fatalf("no spans %q within %v; got %q", missing, e2eTimeout, have)
+		var have []string
+		for n := range got {
+			have = append(have, n)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("no spans %q; got %q", missing, have)
+	})
+	return got
 }
 
 // TestE2ETraces starts the real server with OTEL_EXPORTER_OTLP_ENDPOINT

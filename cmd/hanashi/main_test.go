@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -177,8 +179,7 @@ func e2eStartWith(t *testing.T, dataDir string, opts e2eOptions, extraArgs ...st
 		}
 	})
 
-	deadline := time.Now().Add(e2eTimeout)
-	for {
+	testutil.EventuallyNil(t, e2eTimeout, fmt.Sprintf("server %s to be healthy", addr), func() error {
 		select {
 		case <-s.exited:
 			t.Fatalf("server exited before serving: %v\n%s", s.waitErr, s.out.String())
@@ -189,14 +190,13 @@ func e2eStartWith(t *testing.T, dataDir string, opts e2eOptions, extraArgs ...st
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return nil
 			}
+			err = errors.New(resp.Status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server %s not healthy within %v (last: %v)", addr, e2eTimeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("last: %w", err)
+	})
+	return s
 }
 
 // interrupt sends SIGINT and waits for the server to exit, which it must
@@ -780,24 +780,22 @@ func (a *e2eAcks) retried() int {
 	return a.resent
 }
 
-// wait waits until every send has been acked.
-func (a *e2eAcks) wait() error {
-	deadline := time.Now().Add(e2eTimeout)
-	for {
+// wait waits until every send has been acked, and fails t, naming the
+// sender who, if that takes more than e2eTimeout or the connection fails.
+func (a *e2eAcks) wait(t *testing.T, who string) {
+	t.Helper()
+	testutil.EventuallyNil(t, e2eTimeout, who+": every send acked", func() error {
 		a.mu.Lock()
 		n, acked := len(a.sent), len(a.acks)
 		a.mu.Unlock()
 		if err := a.Err(); err != nil {
-			return err
+			t.Fatalf("%s: %v", who, err)
 		}
-		if acked == n {
-			return nil
+		if acked != n {
+			return fmt.Errorf("%d of %d sends acked", acked, n)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d sends acked after %v", acked, n, e2eTimeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // Err reports the first unexpected frame, or else why the reader stopped.
@@ -845,9 +843,7 @@ func (a *e2eAcks) sendN(t *testing.T, prefix string, n int) []e2eFrame {
 			t.Fatal(err)
 		}
 	}
-	if err := a.wait(); err != nil {
-		t.Fatal(err)
-	}
+	a.wait(t, prefix+" sender")
 	_, acks := a.snapshot()
 	out := make([]e2eFrame, n)
 	for i := range n {
