@@ -19,6 +19,7 @@ import (
 	"github.com/hanashi-chat/hanashi/avatar"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/internal/outage"
+	"github.com/hanashi-chat/hanashi/netpoll"
 )
 
 // Config holds the server's dependencies and settings.
@@ -79,6 +80,7 @@ type Server struct {
 	// the same.
 	unready *outage.Log
 	handler http.Handler
+	loop    *netpoll.Loop // serves the WebSockets of plain TCP connections (wsloop.go)
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -133,6 +135,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), providers: make(map[string]*provider), proxies: proxies,
 		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
+	s.loop = netpoll.New(netpoll.Config{PingInterval: cfg.PingInterval, WriteTimeout: cfg.WriteTimeout, Linger: lingerTime})
 	s.baseURL = strings.TrimSuffix(base.String(), "/")
 	s.basePath = strings.TrimSuffix(base.Path, "/")
 	for _, p := range cfg.Providers {
@@ -220,6 +223,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// them): they go out before the close frame.
 		c.closeAfterQueued(closeGoingAway, "server shutting down")
 	}
+	// The loop ends once the connections it serves are gone.
+	defer s.loop.Close()
 	if err := waitGroup(ctx, &s.live); err != nil {
 		return err
 	}

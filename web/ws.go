@@ -40,9 +40,9 @@ var pingFrame = websocket.AppendFrame(nil, websocket.OpPing, nil)
 
 // conn is one WebSocket connection. It is served in one of two ways:
 //
-//   - on Linux, a plain TCP connection joins the event loop (wsloop_linux.go):
-//     no goroutine of its own, its input read when epoll says so, its queue
-//     written by the loop's few flushers;
+//   - on Linux, a plain TCP connection joins the server's event loop
+//     (package netpoll, wsloop.go): no goroutine of its own, its input read
+//     when epoll says so, its queue written by the loop's few flushers;
 //   - any other connection (TLS, other systems) has a reader goroutine
 //     (serve) and a writer goroutine (writeLoop).
 //
@@ -64,10 +64,10 @@ type conn struct {
 	ws        *websocket.Conn
 	writerEnd chan struct{} // the writer has sent its close frame and stopped
 
-	// The event loop's state, unused on the goroutine path. Part of conn
-	// rather than beside it: one allocation, and the flusher finds the
-	// connection's state in the same few cache lines.
-	ev eventConn
+	// The event loop's state (wsloop.go), unused on the goroutine path.
+	// Part of conn rather than beside it: one allocation, and the flusher
+	// finds the connection's state in the same few cache lines.
+	loopState
 }
 
 // connUser is what a connection keeps of its user: idle connections are
