@@ -1,6 +1,13 @@
 // Package web is Hanashi's HTTP face: the JSON API, the WebSocket protocol
 // of docs/protocol.md and the embedded web client. NewServer returns an
 // http.Handler; routes.go lists everything it serves.
+//
+// The WebSocket protocol is the ws*.go files, and only they touch a
+// WebSocket: ws.go upgrades and acts on a client's frames, wsframes.go
+// holds the frames both ways and the close codes, wssignals.go typing,
+// presence and read markers; a connection is served by the server's event
+// loop (wsloop.go, package netpoll) or by a read and a write pump of its
+// own (wspumps.go).
 package web
 
 import (
@@ -93,7 +100,7 @@ type Server struct {
 	proxies   proxyTrust
 	providers map[string]*provider
 	stop      context.CancelFunc // ends background work
-	reads     readMarkers        // read frames waiting to be written (signals.go)
+	reads     readMarkers        // read frames waiting to be written (wssignals.go)
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -255,7 +262,7 @@ func (s *Server) register(c *conn) bool {
 	}
 	s.conns[c] = struct{}{}
 	s.live.Add(1)
-	c.client.SetUser(c.user.ID) // presence and read echoes (signals.go)
+	c.client.SetUser(c.user.ID) // presence and read echoes (wssignals.go)
 	return true
 }
 
