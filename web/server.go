@@ -3,6 +3,13 @@
 // http.Handler; routes.go lists everything it serves. Sign-in and sessions
 // are package auth's: web mounts its handlers and asks it who is signed in,
 // and closes the WebSockets of the sessions that auth says have ended.
+//
+// The WebSocket protocol is the ws*.go files, and only they touch a
+// WebSocket: ws.go upgrades and acts on a client's frames, wsframes.go
+// holds the frames both ways and the close codes, wssignals.go typing,
+// presence and read markers; a connection is served by the server's event
+// loop (wsloop.go, package netpoll) or by a read and a write pump of its
+// own (wspumps.go).
 package web
 
 import (
@@ -24,6 +31,7 @@ import (
 	"github.com/hanashi-chat/hanashi/internal/forwarded"
 	"github.com/hanashi-chat/hanashi/internal/httpapi"
 	"github.com/hanashi-chat/hanashi/internal/outage"
+	"github.com/hanashi-chat/hanashi/netpoll"
 )
 
 // Config holds the server's dependencies and settings.
@@ -85,7 +93,8 @@ type Server struct {
 	unready *outage.Log
 	errs    *httpapi.Errors // answers API errors, web's and auth's
 	handler http.Handler
-	auth    *auth.Auth // sign-in and sessions
+	auth    *auth.Auth    // sign-in and sessions
+	loop    *netpoll.Loop // serves the WebSockets of plain TCP connections (wsloop.go)
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -96,7 +105,7 @@ type Server struct {
 	basePath string // the path of cfg.BaseURL, "" at the root
 	proxies  forwarded.Trust
 	stop     context.CancelFunc // ends background work
-	reads    readMarkers        // read frames waiting to be written (signals.go)
+	reads    readMarkers        // read frames waiting to be written (wssignals.go)
 }
 
 // NewServer returns a server; it starts nothing until it serves requests.
@@ -139,6 +148,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*conn]struct{}), proxies: proxies,
 		unready: outage.New(cfg.Logger, "requests failing while the node is not ready", 0)}
 	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
+	s.loop = netpoll.New(netpoll.Config{PingInterval: cfg.PingInterval, WriteTimeout: cfg.WriteTimeout, Linger: lingerTime})
 	s.basePath = strings.TrimSuffix(base.Path, "/")
 	s.auth, err = auth.New(auth.Config{
 		Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, BaseURL: base, Proxies: proxies, Errors: s.errs,
@@ -225,6 +235,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// them): they go out before the close frame.
 		c.closeAfterQueued(closeGoingAway, "server shutting down")
 	}
+	// The loop ends once the connections it serves are gone.
+	defer s.loop.Close()
 	if err := waitGroup(ctx, &s.live); err != nil {
 		return err
 	}
@@ -255,7 +267,7 @@ func (s *Server) register(c *conn) bool {
 	}
 	s.conns[c] = struct{}{}
 	s.live.Add(1)
-	c.client.SetUser(c.user.ID) // presence and read echoes (signals.go)
+	c.client.SetUser(c.user.ID) // presence and read echoes (wssignals.go)
 	return true
 }
 

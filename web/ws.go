@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -40,11 +39,11 @@ var pingFrame = websocket.AppendFrame(nil, websocket.OpPing, nil)
 
 // conn is one WebSocket connection. It is served in one of two ways:
 //
-//   - on Linux, a plain TCP connection joins the event loop (wsloop_linux.go):
-//     no goroutine of its own, its input read when epoll says so, its queue
-//     written by the loop's few flushers;
+//   - on Linux, a plain TCP connection joins the server's event loop
+//     (package netpoll, wsloop.go): no goroutine of its own, its input read
+//     when epoll says so, its queue written by the loop's few flushers;
 //   - any other connection (TLS, other systems) has a reader goroutine
-//     (serve) and a writer goroutine (writeLoop).
+//     (serve) and a writer goroutine (writeLoop): the pumps, wspumps.go.
 //
 // Both decode frames the same way and handle them with handle; the hub
 // client's queue is the only way anything reaches the socket.
@@ -64,10 +63,10 @@ type conn struct {
 	ws        *websocket.Conn
 	writerEnd chan struct{} // the writer has sent its close frame and stopped
 
-	// The event loop's state, unused on the goroutine path. Part of conn
-	// rather than beside it: one allocation, and the flusher finds the
-	// connection's state in the same few cache lines.
-	ev eventConn
+	// The event loop's state (wsloop.go), unused on the goroutine path.
+	// Part of conn rather than beside it: one allocation, and the flusher
+	// finds the connection's state in the same few cache lines.
+	loopState
 }
 
 // connUser is what a connection keeps of its user: idle connections are
@@ -248,7 +247,7 @@ func (c *conn) handle(ctx context.Context, p []byte) {
 	case "send":
 		c.send(ctx, room, &f)
 	case "typing", "presence", "read":
-		// Ephemeral frames: never stored (signals.go).
+		// Ephemeral frames: never stored (wssignals.go).
 		c.signal(ctx, &f)
 	case "":
 		c.sendError(hanashi.Errorf(hanashi.EINVALID, "frame has no type"), f.ClientID, 0)
@@ -339,106 +338,4 @@ func (x clientContext) Err() error {
 		return context.Canceled
 	}
 	return nil
-}
-
-// The goroutine path.
-
-// serve runs the connection until it closes.
-func (c *conn) serve() {
-	defer c.s.unregister(c)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.writeLoop(ctx)
-
-	ping := time.AfterFunc(c.s.cfg.PingInterval, c.ping)
-	defer ping.Stop()
-
-	idle := c.s.cfg.PingInterval*2 + c.s.cfg.PingInterval/2
-	c.ws.ReadLimit = maxFrame
-	c.ws.OnPing = func(p []byte) {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		c.pong(p)
-	}
-	c.ws.OnPong = func([]byte) {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-	}
-	c.readLoop(ctx, idle)
-
-	// Wait for the writer's close frame, then read until the peer closes
-	// too (or a short linger passes): closing a socket with unread input
-	// resets it, and the peer would lose our close frame.
-	<-c.writerEnd
-	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
-	c.nc.Close()
-	c.client.Close(nil)
-}
-
-// ping queues a ping and re-arms itself while the connection lives.
-func (c *conn) ping() {
-	if c.client.Push(pingFrame) {
-		time.AfterFunc(c.s.cfg.PingInterval, c.ping)
-	}
-}
-
-// readLoop handles frames until the connection fails or closes.
-func (c *conn) readLoop(ctx context.Context, idle time.Duration) {
-	for {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		op, p, err := c.ws.NextMessage()
-		if err != nil {
-			c.closeForError(err)
-			return
-		}
-		if !c.message(ctx, op, p) {
-			return
-		}
-	}
-}
-
-// writeLoop writes queued frames, coalescing everything queued since the
-// last write into one buffer and one syscall. When the client ends it
-// writes the close frame that says why.
-func (c *conn) writeLoop(ctx context.Context) {
-	defer close(c.writerEnd)
-	var bufs net.Buffers
-	for {
-		frames, err := c.client.Next(ctx)
-		if err != nil {
-			c.writeClose(err)
-			return
-		}
-		// One writev for the whole batch: the frames are shared with other
-		// subscribers and are not copied.
-		bufs = append(bufs[:0], frames...)
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		w := bufs // WriteTo consumes its receiver; keep bufs for reuse
-		_, err = w.WriteTo(c.nc)
-		clear(bufs)
-		if err != nil {
-			c.closeWith(0, "")
-			c.nc.Close() // unblocks the reader
-			return
-		}
-		if cap(bufs) > 1024 {
-			bufs = nil // do not pin a burst's slice to an idle connection
-		}
-	}
-}
-
-// writeClose sends the close frame for why the client ended and half-closes
-// the socket.
-func (c *conn) writeClose(err error) {
-	if code, reason := c.closeCode(err); code != 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(lingerTime))
-		c.nc.Write(websocket.AppendClose(nil, code, reason))
-	}
-	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
-		tc.CloseWrite()
-	} else {
-		c.nc.Close()
-	}
-	// The reader may be waiting for a peer that never answers.
-	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
 }

@@ -33,7 +33,7 @@ type inFrame struct {
 	Target hanashi.MessageID `json:"target"`
 	Thread hanashi.MessageID `json:"thread"`
 	Emoji  string            `json:"emoji"`
-	// Ephemeral frames (signals.go).
+	// Ephemeral frames (wssignals.go).
 	Seq   *int64 `json:"seq"`
 	State string `json:"state"`
 }
