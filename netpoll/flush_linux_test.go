@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi/hub"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
 
 // hubConn is a connection whose output is a hub client's queue, as web's
@@ -128,13 +129,7 @@ func TestFlushStalls(t *testing.T) {
 		b[0], b[1] = byte(i>>8), byte(i)
 		c.client.Push(b)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !c.stalled.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the write never stalled")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the write to stall", c.stalled.Load)
 	// More while stalled, then read everything.
 	for i := frames; i < frames+10; i++ {
 		b := make([]byte, size)
@@ -153,11 +148,5 @@ func TestFlushStalls(t *testing.T) {
 	}
 	// The last bytes can reach the far end just before finishWrite hands
 	// the connection back, so give it a moment to do so.
-	deadline = time.Now().Add(10 * time.Second)
-	for c.stalled.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("still stalled after everything was read")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the stall to end once everything was read", func() bool { return !c.stalled.Load() })
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/sqlite"
 	"github.com/hanashi-chat/hanashi/web"
 	"github.com/hanashi-chat/hanashi/websocket"
@@ -378,7 +379,7 @@ func TestWebSocketRawInput(t *testing.T) {
 			in := append(clientFrame(websocket.OpPing, "p"), clientFrame(websocket.OpText, `{"type":"unsubscribe","room":`+fmt.Sprint(s.room)+`}`)...)
 			for _, b := range in {
 				r.nc.Write([]byte{b})
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Millisecond) // pacing the bytes apart, not a wait
 			}
 			if op, p := r.read(); op != websocket.OpPong || string(p) != "p" {
 				t.Fatalf("got %v %q, want the pong", op, p)
@@ -588,17 +589,12 @@ func TestWebSocketIdleGoroutines(t *testing.T) {
 				want = 2 * n
 			}
 			// Reading goroutines of the event loop end once they are done.
-			deadline := time.Now().Add(wsTimeout)
-			for {
-				got := connGoroutines()
-				if got == want {
-					return
+			testutil.EventuallyNil(t, wsTimeout, fmt.Sprintf("%d goroutines for %d idle connections", want, n), func() error {
+				if got := connGoroutines(); got != want {
+					return fmt.Errorf("%d idle connections have %d goroutines, want %d", n, got, want)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d idle connections have %d goroutines, want %d", n, got, want)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return nil
+			})
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/websocket"
 )
 
@@ -290,20 +291,16 @@ func TestSignalsReadMarkers(t *testing.T) {
 	send(t, ws1, fmt.Sprintf(`{"type":"read","room":%d,"seq":4}`, s.room))
 	send(t, ws1, fmt.Sprintf(`{"type":"read","room":%d,"seq":5}`, s.room))
 	ws1.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.EventuallyNil(t, 5*time.Second, "the read marker stored on close", func() error {
 		var u struct {
 			Rooms []hanashi.UnreadCount `json:"rooms"`
 		}
 		s.api("GET", "/api/v1/unread", "", &u)
 		if len(u.Rooms) == 1 && u.Rooms[0].LastRead == 5 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("unread after closing: %+v, want last_read 5", u.Rooms)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("unread after closing: %+v, want last_read 5", u.Rooms)
+	})
 	if got := readUntil(t, ws2, "read"); got[len(got)-1].Seq < 4 {
 		t.Fatalf("echo %+v, want seq 4 or 5", got[len(got)-1])
 	}
