@@ -354,19 +354,3 @@ func DirectRoomName(names []string) string {
 	r := []rune(s)[:MaxNameLen-1]
 	return strings.TrimRight(string(r), ", ") + "…"
 }
-
-// The refusals of the chat rules, the same in every store.
-var (
-	ErrMessageNotFound = Errorf(ENOTFOUND, "message not found")
-	ErrNotRoot         = Errorf(EINVALID, "replies go to a top-level message")
-	ErrDeleted         = Errorf(ECONFLICT, "the message was deleted")
-	ErrNotEditable     = Errorf(EINVALID, "only messages can be edited")
-	ErrNotAuthor       = Errorf(EFORBIDDEN, "only its author may edit a message")
-	ErrNotDeletable    = Errorf(EINVALID, "only messages can be deleted")
-	ErrNotModerator    = Errorf(EFORBIDDEN, "only its author or the room's moderator may delete a message")
-	ErrAlreadyDeleted  = Errorf(ECONFLICT, "the message is already deleted")
-	ErrNoReactions     = Errorf(EINVALID, "only messages take reactions")
-	ErrReacted         = Errorf(ECONFLICT, "already reacted with this emoji")
-	ErrNotReacted      = Errorf(ECONFLICT, "no such reaction to take back")
-	ErrDirectFixed     = Errorf(EFORBIDDEN, "the members of a direct room cannot change")
-)

@@ -141,9 +141,9 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	switch {
 	case err != nil:
 	case !userFound:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	case !roomFound:
-		err = errRoomNotFound()
+		err = hanashi.ErrRoomNotFound
 	case marker == nil:
 		err = errors.New("no marker stored")
 	}
@@ -219,7 +219,7 @@ func (db *DB) FollowThread(ctx context.Context, user hanashi.UserID, room hanash
 	case !rootFound:
 		err = hanashi.ErrMessageNotFound
 	case !userFound:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: follow thread: %w", err)
@@ -335,26 +335,11 @@ func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hana
 	return users, nil
 }
 
-// directMembers checks the members of a direct room and returns them
-// without duplicates, members[0] first.
-func directMembers(members []hanashi.UserID) ([]hanashi.UserID, error) {
-	var set []hanashi.UserID
-	for _, u := range members {
-		if !slices.Contains(set, u) {
-			set = append(set, u)
-		}
-	}
-	if len(set) < hanashi.MinDirectMembers || len(set) > hanashi.MaxDirectMembers {
-		return nil, hanashi.Errorf(hanashi.EINVALID, "a direct room has %d to %d members", hanashi.MinDirectMembers, hanashi.MaxDirectMembers)
-	}
-	return set, nil
-}
-
 // DirectRoom finds or makes the direct room of members. Calls for one set
 // of members queue on an advisory lock (see directLockClass), so under READ
 // COMMITTED the second finds the room the first made.
 func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi.Room, error) {
-	set, err := directMembers(members)
+	set, err := hanashi.DirectMembers(members)
 	if err != nil {
 		return hanashi.Room{}, err
 	}
@@ -379,7 +364,7 @@ func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi
 			return err
 		}
 		if len(names) != len(ids) {
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		}
 		// The direct rooms of the first member, whose members are as many
 		// as the set and all in it.

@@ -430,10 +430,10 @@ ORDER BY c.idx`)
 // refusals maps the outcomes of postEvents that refuse a post to their
 // errors; "invalid" is the post's own error from Post.Validate.
 var refusals = map[string]func() error{
-	"no_room":         errRoomNotFound,
-	"no_user":         errUserNotFound,
-	"disabled":        errDisabled,
-	"no_guests":       errNoGuests,
+	"no_room":         func() error { return hanashi.ErrRoomNotFound },
+	"no_user":         func() error { return hanashi.ErrUserNotFound },
+	"disabled":        func() error { return hanashi.ErrDisabled },
+	"no_guests":       func() error { return hanashi.ErrNoGuests },
 	"no_message":      func() error { return hanashi.ErrMessageNotFound },
 	"not_root":        func() error { return hanashi.ErrNotRoot },
 	"deleted":         func() error { return hanashi.ErrDeleted },
@@ -759,7 +759,7 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 	var seq int64
 	err := db.pool.QueryRow(ctx, `SELECT last_seq FROM rooms WHERE id = $1`, room).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, errRoomNotFound()
+		return 0, hanashi.ErrRoomNotFound
 	} else if err != nil {
 		return 0, fmt.Errorf("postgres: last seq: %w", err)
 	}

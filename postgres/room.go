@@ -10,12 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// errRoomNotFound is returned for a room that does not exist and for a
-// private room the caller is not a member of, so the two cannot be told apart.
-func errRoomNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
-}
-
 // CreateRoom stores a new room and makes its creator its first member. It
 // fails with ENOTFOUND if the creator does not exist, with EFORBIDDEN if a
 // guest creates a room that forbids guests, and with EINVALID for a name that
@@ -59,9 +53,9 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	switch {
 	case err != nil:
 	case !found:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	case roomID == nil:
-		err = errNoGuests()
+		err = hanashi.ErrNoGuests
 	default:
 		r.ID = hanashi.RoomID(*roomID)
 	}
@@ -86,7 +80,7 @@ func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, e
 			FROM rooms r WHERE r.id = $1 FOR NO KEY UPDATE`,
 			r.Parent, id(r.CreatedBy)).Scan(&private, &guestsAllowed, &direct, &member)
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && private && !member {
-			return errRoomNotFound()
+			return hanashi.ErrRoomNotFound
 		} else if err != nil {
 			return err
 		}
@@ -94,17 +88,17 @@ func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, e
 		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&guest, &disabled)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case disabled:
-			return errDisabled()
+			return hanashi.ErrDisabled
 		case guest && !guestsAllowed:
-			return errNoGuests()
+			return hanashi.ErrNoGuests
 		case direct:
 			return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
 		case guest && !r.GuestsAllowed:
-			return errNoGuests()
+			return hanashi.ErrNoGuests
 		}
 		body := r.Name
 		if r.Private {
@@ -136,11 +130,6 @@ func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, e
 	return r, nil
 }
 
-// errNoGuests is the error for a guest in a room that forbids guests.
-func errNoGuests() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
-}
-
 // roomColumns are the columns scanRoom reads; the viewer is parameter $1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1),
@@ -165,11 +154,11 @@ func (db *DB) Room(ctx context.Context, rid hanashi.RoomID, viewer hanashi.UserI
 	r, err := scanRoom(row.Scan)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return hanashi.Room{}, errRoomNotFound()
+		return hanashi.Room{}, hanashi.ErrRoomNotFound
 	case err != nil:
 		return hanashi.Room{}, fmt.Errorf("postgres: room: %w", err)
 	case r.Private && !r.Member:
-		return hanashi.Room{}, errRoomNotFound()
+		return hanashi.Room{}, hanashi.ErrRoomNotFound
 	}
 	return r, nil
 }
@@ -235,16 +224,16 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest, &direct)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = errRoomNotFound()
+		err = hanashi.ErrRoomNotFound
 	case err != nil:
 	case direct:
 		err = hanashi.ErrDirectFixed
 	case user != by && !member:
 		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
 	case !userFound:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	case userGuest && !guestsAllowed:
-		err = errNoGuests()
+		err = hanashi.ErrNoGuests
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: add member: %w", err)
@@ -270,7 +259,7 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 		room, id(user)).Scan(&private, &member, &direct)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = errRoomNotFound()
+		err = hanashi.ErrRoomNotFound
 	case err == nil && direct:
 		err = hanashi.ErrDirectFixed
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,7 +131,7 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 		var last int64
 		err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, room).Scan(&last)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errRoomNotFound()
+			return hanashi.ErrRoomNotFound
 		} else if err != nil {
 			return err
 		}
@@ -154,7 +153,7 @@ func userExists(ctx context.Context, tx *sql.Tx, user hanashi.UserID) error {
 		return err
 	}
 	if !ok {
-		return errUserNotFound()
+		return hanashi.ErrUserNotFound
 	}
 	return nil
 }
@@ -335,26 +334,11 @@ func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hana
 	return users, nil
 }
 
-// directMembers checks the members of a direct room and returns them
-// without duplicates, members[0] first.
-func directMembers(members []hanashi.UserID) ([]hanashi.UserID, error) {
-	var set []hanashi.UserID
-	for _, u := range members {
-		if !slices.Contains(set, u) {
-			set = append(set, u)
-		}
-	}
-	if len(set) < hanashi.MinDirectMembers || len(set) > hanashi.MaxDirectMembers {
-		return nil, hanashi.Errorf(hanashi.EINVALID, "a direct room has %d to %d members", hanashi.MinDirectMembers, hanashi.MaxDirectMembers)
-	}
-	return set, nil
-}
-
 // DirectRoom finds or makes the direct room of members. The write
 // transaction holds the database's one write lock, so concurrent calls
 // queue, and the second finds the room the first made.
 func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi.Room, error) {
-	set, err := directMembers(members)
+	set, err := hanashi.DirectMembers(members)
 	if err != nil {
 		return hanashi.Room{}, err
 	}
@@ -365,7 +349,7 @@ func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi
 			var name string
 			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE id = ?`, u).Scan(&name)
 			if errors.Is(err, sql.ErrNoRows) {
-				return errUserNotFound()
+				return hanashi.ErrUserNotFound
 			} else if err != nil {
 				return err
 			}

@@ -157,27 +157,24 @@ type batch struct {
 	stmts map[*sql.Stmt]*sql.Stmt // the statements of q bound to tx
 
 	rooms   map[hanashi.RoomID]*batchRoom
-	authors map[hanashi.UserID]*batchAuthor // nil value: no such user
+	authors map[hanashi.UserID]*batchAuthor
 	members map[memberKey]bool
 }
 
 // batchAuthor is an author as the batch sees it.
 type batchAuthor struct {
 	hanashi.Author
-	guest, disabled bool
+	hanashi.AuthorAccess
 }
 
 // batchRoom is a room as the batch sees it. lastSeq is the room's counter,
 // advanced in memory for each event and written back once by finish: one
 // UPDATE per room instead of one per event.
+// Its Member is not set: memberships are cached apart, per author.
 type batchRoom struct {
-	exists        bool
-	private       bool
-	guestsAllowed bool
-	direct        bool
-	createdBy     hanashi.UserID
-	lastSeq       int64
-	dirty         bool
+	hanashi.RoomAccess
+	lastSeq int64
+	dirty   bool
 }
 
 type memberKey struct {
@@ -185,14 +182,10 @@ type memberKey struct {
 	user hanashi.UserID
 }
 
-// target is a message that a post acts on or replies to.
+// target is a message that a post acts on or replies to, with its seq.
 type target struct {
-	room    hanashi.RoomID
-	seq     int64
-	author  hanashi.UserID
-	kind    hanashi.Kind
-	thread  hanashi.MessageID
-	deleted bool
+	hanashi.Target
+	seq int64
 }
 
 func newBatch(tx *sql.Tx, q *postQueries) *batch {
@@ -244,7 +237,7 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 	}
 	var t target
 	if refusal == nil {
-		if t, refusal, err = b.checkKind(ctx, p); err != nil {
+		if t, refusal, err = b.checkRef(ctx, p); err != nil {
 			return hanashi.PostResult{}, err
 		}
 	}
@@ -290,104 +283,56 @@ func (b *batch) post(ctx context.Context, p hanashi.Post, now time.Time) (hanash
 }
 
 // check returns why p would be refused as a new event by its room or its
-// author, or nil. It leaves the room and the author of an accepted post in
-// the batch's caches.
+// author (hanashi.CheckPoster), or nil. It leaves the room and the author
+// in the batch's caches.
 func (b *batch) check(ctx context.Context, p hanashi.Post) (refusal error, err error) {
 	room, err := b.room(ctx, p.Room)
-	if err != nil || !room.exists {
-		return errRoomNotFound(), err
+	if err != nil {
+		return nil, err
 	}
-	if room.private {
-		if member, err := b.member(ctx, p.Room, p.Author); err != nil || !member {
-			return errRoomNotFound(), err
+	access := room.RoomAccess
+	if access.Exists && access.Private {
+		if access.Member, err = b.member(ctx, p.Room, p.Author); err != nil {
+			return nil, err
 		}
 	}
 	author, err := b.author(ctx, p.Author)
-	switch {
-	case err != nil || author == nil:
-		return errUserNotFound(), err
-	case author.disabled:
-		return errDisabled(), nil
-	case author.guest && !room.guestsAllowed:
-		return errNoGuests(), nil
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	return hanashi.CheckPoster(access, author.AuthorAccess), nil
 }
 
-// checkKind applies the rules of p's kind (see chat.go at the root) to the
-// message p acts on or replies to, which it returns.
-func (b *batch) checkKind(ctx context.Context, p hanashi.Post) (target, error, error) {
-	ref := p.Target
-	if p.Kind == hanashi.KindMessage {
-		if p.Thread == "" {
-			return target{}, nil, nil
-		}
-		ref = p.Thread
+// checkRef reads the message p refers to, which it returns, and applies
+// the rules of p's kind to it (hanashi.CheckRef).
+func (b *batch) checkRef(ctx context.Context, p hanashi.Post) (target, error, error) {
+	ref := p.Ref()
+	if ref == "" {
+		return target{}, nil, nil
 	}
-	t, found, err := b.target(ctx, ref)
+	t, err := b.target(ctx, ref)
 	if err != nil {
 		return target{}, nil, err
 	}
-	if !found || t.room != p.Room {
-		return t, hanashi.ErrMessageNotFound, nil
-	}
-	switch p.Kind {
-	case hanashi.KindMessage:
-		switch {
-		case t.kind != hanashi.KindMessage || t.thread != "":
-			return t, hanashi.ErrNotRoot, nil
-		case t.deleted:
-			return t, hanashi.ErrDeleted, nil
-		}
-	case hanashi.KindEdit:
-		switch {
-		case t.kind != hanashi.KindMessage:
-			return t, hanashi.ErrNotEditable, nil
-		case t.author != p.Author:
-			return t, hanashi.ErrNotAuthor, nil
-		case t.deleted:
-			return t, hanashi.ErrDeleted, nil
-		}
-	case hanashi.KindDelete:
-		room := b.rooms[p.Room]
-		switch {
-		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
-			return t, hanashi.ErrNotDeletable, nil
-		case t.author != p.Author && (room.direct || room.createdBy != p.Author):
-			return t, hanashi.ErrNotModerator, nil
-		case t.deleted:
-			return t, hanashi.ErrAlreadyDeleted, nil
-		}
-	case hanashi.KindReact, hanashi.KindUnreact:
-		switch {
-		case t.kind != hanashi.KindMessage && t.kind != hanashi.KindRoom:
-			return t, hanashi.ErrNoReactions, nil
-		case t.deleted:
-			return t, hanashi.ErrDeleted, nil
-		}
-		var has bool
-		if err := b.stmt(ctx, b.q.findReaction).QueryRowContext(ctx, p.Target, p.Emoji, p.Author).Scan(&has); err != nil {
+	var reacted bool
+	if (p.Kind == hanashi.KindReact || p.Kind == hanashi.KindUnreact) && t.Exists && t.Room == p.Room {
+		if err := b.stmt(ctx, b.q.findReaction).QueryRowContext(ctx, p.Target, p.Emoji, p.Author).Scan(&reacted); err != nil {
 			return t, nil, fmt.Errorf("find reaction: %w", err)
 		}
-		if has && p.Kind == hanashi.KindReact {
-			return t, hanashi.ErrReacted, nil
-		} else if !has && p.Kind == hanashi.KindUnreact {
-			return t, hanashi.ErrNotReacted, nil
-		}
 	}
-	return t, nil, nil
+	return t, hanashi.CheckRef(p, b.rooms[p.Room].RoomAccess, t.Target, reacted), nil
 }
 
 // target reads the message id as it is now.
-func (b *batch) target(ctx context.Context, id hanashi.MessageID) (target, bool, error) {
-	var t target
-	err := b.stmt(ctx, b.q.findTarget).QueryRowContext(ctx, id).Scan(&t.room, &t.seq, &t.author, &t.kind, &t.thread, &t.deleted)
+func (b *batch) target(ctx context.Context, id hanashi.MessageID) (target, error) {
+	t := target{Target: hanashi.Target{Exists: true}}
+	err := b.stmt(ctx, b.q.findTarget).QueryRowContext(ctx, id).Scan(&t.Room, &t.seq, &t.Author, &t.Kind, &t.Thread, &t.Deleted)
 	if errors.Is(err, sql.ErrNoRows) {
-		return target{}, false, nil
+		return target{}, nil
 	} else if err != nil {
-		return target{}, false, fmt.Errorf("find target: %w", err)
+		return target{}, fmt.Errorf("find target: %w", err)
 	}
-	return t, true, nil
+	return t, nil
 }
 
 // mentions resolves the mentions of a message p (see hanashi.MentionNames)
@@ -458,8 +403,8 @@ func (b *batch) apply(ctx context.Context, m hanashi.Message, t target) error {
 			if err == nil {
 				err = b.exec(ctx, b.q.followReplier, m.Author.ID, m.Thread, m.Room, m.Seq)
 			}
-			if err == nil && t.author != m.Author.ID {
-				err = b.exec(ctx, b.q.followRoot, t.author, m.Thread, m.Room)
+			if err == nil && t.Author != m.Author.ID {
+				err = b.exec(ctx, b.q.followRoot, t.Author, m.Thread, m.Room)
 			}
 		}
 	case hanashi.KindEdit:
@@ -473,7 +418,7 @@ func (b *batch) apply(ctx context.Context, m hanashi.Message, t target) error {
 			err = b.exec(ctx, b.q.dropReactions, m.Target)
 		}
 		if err == nil {
-			err = b.exec(ctx, b.q.dropMentions, t.room, t.seq)
+			err = b.exec(ctx, b.q.dropMentions, t.Room, t.seq)
 		}
 	case hanashi.KindReact:
 		err = b.exec(ctx, b.q.addReaction, m.Target, m.Emoji, m.Author.ID, m.Seq)
@@ -538,8 +483,8 @@ func (b *batch) room(ctx context.Context, id hanashi.RoomID) (*batchRoom, error)
 	if r, ok := b.rooms[id]; ok {
 		return r, nil
 	}
-	r := &batchRoom{exists: true}
-	err := b.stmt(ctx, b.q.findRoom).QueryRowContext(ctx, id).Scan(&r.private, &r.guestsAllowed, &r.lastSeq, &r.createdBy, &r.direct)
+	r := &batchRoom{RoomAccess: hanashi.RoomAccess{Exists: true}}
+	err := b.stmt(ctx, b.q.findRoom).QueryRowContext(ctx, id).Scan(&r.Private, &r.GuestsAllowed, &r.lastSeq, &r.CreatedBy, &r.Direct)
 	if errors.Is(err, sql.ErrNoRows) {
 		r = &batchRoom{}
 	} else if err != nil {
@@ -549,16 +494,16 @@ func (b *batch) room(ctx context.Context, id hanashi.RoomID) (*batchRoom, error)
 	return r, nil
 }
 
-// author returns the current name and avatar of user id and whether it is a
-// guest or disabled, or nil if there is no such user.
+// author returns the current name and avatar of user id and what the rules
+// need to know of them.
 func (b *batch) author(ctx context.Context, id hanashi.UserID) (*batchAuthor, error) {
 	if a, ok := b.authors[id]; ok {
 		return a, nil
 	}
-	a := &batchAuthor{Author: hanashi.Author{ID: id}}
-	err := b.stmt(ctx, b.q.findAuthor).QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL, &a.guest, &a.disabled)
+	a := &batchAuthor{Author: hanashi.Author{ID: id}, AuthorAccess: hanashi.AuthorAccess{Exists: true}}
+	err := b.stmt(ctx, b.q.findAuthor).QueryRowContext(ctx, id).Scan(&a.Name, &a.AvatarURL, &a.Guest, &a.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		a = nil
+		a = &batchAuthor{Author: hanashi.Author{ID: id}}
 	} else if err != nil {
 		return nil, fmt.Errorf("find author: %w", err)
 	}
@@ -700,7 +645,7 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 	var seq int64
 	err := db.read.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, room).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errRoomNotFound()
+		return 0, hanashi.ErrRoomNotFound
 	} else if err != nil {
 		return 0, fmt.Errorf("sqlite: last seq: %w", err)
 	}

@@ -32,11 +32,6 @@ func scanUser(row interface{ Scan(dest ...any) error }) (hanashi.User, error) {
 	return u, nil
 }
 
-// errUserNotFound is the error for a user id that is not stored.
-func errUserNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
-}
-
 // CreateUser stores a new user with a fresh ID and CreatedAt; the ID and
 // CreatedAt of u are ignored, and its Email is stored in normal form.
 func (db *DB) CreateUser(ctx context.Context, u hanashi.User) (hanashi.User, error) {
@@ -65,7 +60,7 @@ func (db *DB) User(ctx context.Context, id hanashi.UserID) (hanashi.User, error)
 	row := db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("sqlite: user: %w", err)
 	}
@@ -86,7 +81,7 @@ func (db *DB) UpdateProfile(ctx context.Context, id hanashi.UserID, p hanashi.Pr
 		id, nullable(p.Name), nullable(p.AvatarUpload), nullable(p.AvatarURL))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("sqlite: update profile: %w", err)
 	}
@@ -110,7 +105,7 @@ func (db *DB) SetDisabled(ctx context.Context, user hanashi.UserID, disabled boo
 		err := tx.QueryRowContext(ctx, `SELECT claimed_by IS NOT NULL FROM users WHERE id = ?`, user).Scan(&claimed)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case claimed && !disabled:
@@ -151,11 +146,11 @@ func (db *DB) CreateSession(ctx context.Context, s hanashi.Session) error {
 		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, s.User).Scan(&disabled)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case disabled:
-			return errDisabled()
+			return hanashi.ErrDisabled
 		}
 		var taken bool
 		err = tx.QueryRowContext(ctx,
@@ -174,11 +169,6 @@ func (db *DB) CreateSession(ctx context.Context, s hanashi.Session) error {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	return nil
-}
-
-// errDisabled is the error for what a disabled user may not do.
-func errDisabled() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "this account is disabled")
 }
 
 // SessionUser returns the owner of the unexpired session whose token hashes
