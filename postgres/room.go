@@ -55,7 +55,8 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	case !found:
 		err = hanashi.ErrUserNotFound
 	case roomID == nil:
-		err = hanashi.ErrNoGuests
+		// The insert's condition mirrors hanashi.CheckGuest.
+		err = hanashi.CheckGuest(true, r.GuestsAllowed)
 	default:
 		r.ID = hanashi.RoomID(*roomID)
 	}
@@ -73,32 +74,29 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 // store, in the same order.
 func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var private, guestsAllowed, direct, member bool
+		parent := hanashi.RoomAccess{Exists: true}
 		err := tx.QueryRow(ctx, `
-			SELECT r.private, r.guests_allowed, r.kind = 'direct',
+			SELECT r.private, r.guests_allowed, r.kind = 'direct', r.created_by,
 				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2)
 			FROM rooms r WHERE r.id = $1 FOR NO KEY UPDATE`,
-			r.Parent, id(r.CreatedBy)).Scan(&private, &guestsAllowed, &direct, &member)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && private && !member {
-			return hanashi.ErrRoomNotFound
+			r.Parent, id(r.CreatedBy)).Scan(&parent.Private, &parent.GuestsAllowed, &parent.Direct, &parent.CreatedBy, &parent.Member)
+		if errors.Is(err, pgx.ErrNoRows) {
+			parent = hanashi.RoomAccess{}
 		} else if err != nil {
 			return err
 		}
-		var guest, disabled bool
-		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&guest, &disabled)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return hanashi.ErrUserNotFound
-		case err != nil:
+		creator := hanashi.AuthorAccess{Exists: true}
+		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&creator.Guest, &creator.Disabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			creator = hanashi.AuthorAccess{}
+		} else if err != nil {
 			return err
-		case disabled:
-			return hanashi.ErrDisabled
-		case guest && !guestsAllowed:
-			return hanashi.ErrNoGuests
-		case direct:
-			return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
-		case guest && !r.GuestsAllowed:
-			return hanashi.ErrNoGuests
+		}
+		if err := hanashi.CheckNest(parent, creator); err != nil {
+			return err
+		}
+		if err := hanashi.CheckGuest(creator.Guest, r.GuestsAllowed); err != nil {
+			return err
 		}
 		body := r.Name
 		if r.Private {
@@ -197,10 +195,12 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 // others to it, or if user is a guest and the room forbids guests.
 func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
 	// One statement reads what the decision needs and inserts the member
-	// when the rule below allows it; the Go code then names the refusal.
-	// Both see the same snapshot.
+	// when the rules allow it (its WHERE mirrors hanashi.CheckAdd and
+	// CheckGuest); the Go code then names the refusal with the rules
+	// themselves. Both see the same snapshot.
 	// A new member's read marker starts at the room's last seq.
-	var private, guestsAllowed, member, userFound, userGuest, direct bool
+	a := hanashi.RoomAccess{Exists: true}
+	var userFound, userGuest bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
 			SELECT r.private, r.guests_allowed, r.kind = 'direct' AS direct, r.last_seq,
@@ -221,19 +221,18 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)
 		)
 		SELECT private, guests_allowed, member, user_found, user_guest, direct FROM c`,
-		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest, &direct)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = hanashi.ErrRoomNotFound
-	case err != nil:
-	case direct:
-		err = hanashi.ErrDirectFixed
-	case user != by && !member:
-		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
-	case !userFound:
+		room, id(user), id(by), user == by).Scan(&a.Private, &a.GuestsAllowed, &a.Member, &userFound, &userGuest, &a.Direct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		a, err = hanashi.RoomAccess{}, nil
+	}
+	if err == nil {
+		err = hanashi.CheckAdd(a, user == by)
+	}
+	if err == nil && !userFound {
 		err = hanashi.ErrUserNotFound
-	case userGuest && !guestsAllowed:
-		err = hanashi.ErrNoGuests
+	}
+	if err == nil {
+		err = hanashi.CheckGuest(userGuest, a.GuestsAllowed)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: add member: %w", err)
@@ -246,7 +245,7 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
 	// Deleting is harmless when the room is not visible to user: user is
 	// then not a member, so there is nothing to delete.
-	var private, member, direct bool
+	a := hanashi.RoomAccess{Exists: true}
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
 			SELECT r.private, r.kind = 'direct' AS direct,
@@ -256,12 +255,12 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 			DELETE FROM members WHERE room_id = $1 AND user_id = $2 AND NOT (SELECT direct FROM c)
 		)
 		SELECT private, member, direct FROM c`,
-		room, id(user)).Scan(&private, &member, &direct)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = hanashi.ErrRoomNotFound
-	case err == nil && direct:
-		err = hanashi.ErrDirectFixed
+		room, id(user)).Scan(&a.Private, &a.Member, &a.Direct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		a, err = hanashi.RoomAccess{}, nil
+	}
+	if err == nil {
+		err = hanashi.CheckLeave(a)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: remove member: %w", err)
