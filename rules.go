@@ -23,6 +23,19 @@ type RoomAccess struct {
 	Member bool
 }
 
+// Access is what the rules know of r as the viewer it was read for sees it;
+// the zero Room (no id) is a room that does not exist.
+func (r Room) Access() RoomAccess {
+	return RoomAccess{
+		Exists:        r.ID != 0,
+		Private:       r.Private,
+		GuestsAllowed: r.GuestsAllowed,
+		Direct:        r.Kind == RoomDirect,
+		CreatedBy:     r.CreatedBy,
+		Member:        r.Member,
+	}
+}
+
 // AuthorAccess is what the rules know of the user who acts. The zero value
 // is a user that does not exist.
 type AuthorAccess struct {

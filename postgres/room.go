@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -149,14 +150,13 @@ func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 // or is private and viewer is not a member.
 func (db *DB) Room(ctx context.Context, rid hanashi.RoomID, viewer hanashi.UserID) (hanashi.Room, error) {
 	row := db.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = $2`, id(viewer), rid)
+	// No row reads as the zero Room, which does not exist.
 	r, err := scanRoom(row.Scan)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return hanashi.Room{}, hanashi.ErrRoomNotFound
-	case err != nil:
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return hanashi.Room{}, fmt.Errorf("postgres: room: %w", err)
-	case r.Private && !r.Member:
-		return hanashi.Room{}, hanashi.ErrRoomNotFound
+	}
+	if err := hanashi.CheckVisible(r.Access()); err != nil {
+		return hanashi.Room{}, err
 	}
 	return r, nil
 }
@@ -174,15 +174,8 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 		return nil, fmt.Errorf("postgres: rooms: %w", err)
 	}
 	defer rows.Close()
-	rooms := []hanashi.Room{}
-	for rows.Next() {
-		r, err := scanRoom(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: rooms: %w", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
+	rooms, err := sqlrows.Collect(rows, scanRoom)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: rooms: %w", err)
 	}
 	return rooms, nil

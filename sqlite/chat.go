@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 )
 
 // topLevel selects the top-level messages of a room's stream: what History
@@ -94,25 +95,7 @@ func (db *DB) foldReactions(ctx context.Context, msgs []hanashi.Message, viewer 
 		return fmt.Errorf("reactions: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			id    hanashi.MessageID
-			emoji string
-			user  hanashi.UserID
-			n     int
-			mine  bool
-		)
-		if err := rows.Scan(&id, &emoji, &user, &n, &mine); err != nil {
-			return fmt.Errorf("reactions: %w", err)
-		}
-		m := byID[id]
-		if k := len(m.Reactions); k == 0 || m.Reactions[k-1].Emoji != emoji {
-			m.Reactions = append(m.Reactions, hanashi.Reaction{Emoji: emoji, Count: n, Mine: mine})
-		}
-		r := &m.Reactions[len(m.Reactions)-1]
-		r.Users = append(r.Users, user)
-	}
-	if err := rows.Err(); err != nil {
+	if err := sqlrows.Reactions(rows, byID); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	return nil
@@ -186,15 +169,8 @@ func (db *DB) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.Unread
 		return nil, fmt.Errorf("sqlite: unread: %w", err)
 	}
 	defer rows.Close()
-	counts := []hanashi.UnreadCount{}
-	for rows.Next() {
-		var c hanashi.UnreadCount
-		if err := rows.Scan(&c.Room, &c.LastRead, &c.LastSeq, &c.Unread, &c.Mentions); err != nil {
-			return nil, fmt.Errorf("sqlite: unread: %w", err)
-		}
-		counts = append(counts, c)
-	}
-	if err := rows.Err(); err != nil {
+	counts, err := sqlrows.Collect(rows, sqlrows.UnreadCount)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: unread: %w", err)
 	}
 	return counts, nil
@@ -268,15 +244,8 @@ func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi
 		return nil, fmt.Errorf("sqlite: unread threads: %w", err)
 	}
 	defer rows.Close()
-	threads := []hanashi.UnreadThread{}
-	for rows.Next() {
-		var t hanashi.UnreadThread
-		if err := rows.Scan(&t.Room, &t.Root, &t.LastRead, &t.Unread); err != nil {
-			return nil, fmt.Errorf("sqlite: unread threads: %w", err)
-		}
-		threads = append(threads, t)
-	}
-	if err := rows.Err(); err != nil {
+	threads, err := sqlrows.Collect(rows, sqlrows.UnreadThread)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: unread threads: %w", err)
 	}
 	return threads, nil
@@ -291,15 +260,8 @@ func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Autho
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	defer rows.Close()
-	members := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("sqlite: members: %w", err)
-		}
-		members = append(members, a)
-	}
-	if err := rows.Err(); err != nil {
+	members, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	return members, nil
@@ -320,15 +282,8 @@ func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hana
 		return nil, fmt.Errorf("sqlite: search users: %w", err)
 	}
 	defer rows.Close()
-	users := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("sqlite: search users: %w", err)
-		}
-		users = append(users, a)
-	}
-	if err := rows.Err(); err != nil {
+	users, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: search users: %w", err)
 	}
 	return users, nil

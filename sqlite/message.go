@@ -119,9 +119,8 @@ func (db *DB) LastSeq(ctx context.Context, room hanashi.RoomID) (int64, error) {
 // LastSeqs returns the seq of each room's newest message, in the order of
 // rooms; 0 for an empty or unknown room.
 func (db *DB) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, error) {
-	seqs := make([]int64, len(rooms))
 	if len(rooms) == 0 {
-		return seqs, nil
+		return []int64{}, nil
 	}
 	ids, err := json.Marshal(rooms)
 	if err != nil {
@@ -133,20 +132,9 @@ func (db *DB) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, er
 		return nil, fmt.Errorf("sqlite: last seqs: %w", err)
 	}
 	defer rows.Close()
-	last := make(map[hanashi.RoomID]int64, len(rooms))
-	for rows.Next() {
-		var id hanashi.RoomID
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("sqlite: last seqs: %w", err)
-		}
-		last[id] = seq
-	}
-	if err := rows.Err(); err != nil {
+	seqs, err := sqlrows.Seqs(rows, rooms)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: last seqs: %w", err)
-	}
-	for i, id := range rooms {
-		seqs[i] = last[id]
 	}
 	return seqs, nil
 }

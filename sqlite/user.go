@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 )
 
 // userColumns are the columns of users that scanUser reads, for a table
@@ -277,16 +278,8 @@ func (db *DB) RevokedSessions(ctx context.Context, after int64) ([][]byte, int64
 		return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
 	}
 	defer rows.Close()
-	var hashes [][]byte
-	last := after
-	for rows.Next() {
-		var h []byte
-		if err := rows.Scan(&last, &h); err != nil {
-			return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
-		}
-		hashes = append(hashes, h)
-	}
-	if err := rows.Err(); err != nil {
+	hashes, last, err := sqlrows.Revoked(rows, after)
+	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
 	}
 	return hashes, last, nil

@@ -67,3 +67,83 @@ func Ordered[T any](p hanashi.Page, rows []T) []T {
 	}
 	return rows
 }
+
+// Seqs reads rows of (room id, last seq) into the seqs of rooms, in their
+// order: 0 for a room that has no row.
+func Seqs(rows Rows, rooms []hanashi.RoomID) ([]int64, error) {
+	last := make(map[hanashi.RoomID]int64, len(rooms))
+	err := Each(rows, func(scan Scan) error {
+		var id hanashi.RoomID
+		var seq int64
+		err := scan(&id, &seq)
+		last[id] = seq
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, len(rooms))
+	for i, id := range rooms {
+		seqs[i] = last[id]
+	}
+	return seqs, nil
+}
+
+// Reactions reads rows of (message id, emoji, user, count, whether the
+// viewer is among the users), ordered by message and then as
+// Message.FoldReaction wants them, into the messages of byID.
+func Reactions(rows Rows, byID map[hanashi.MessageID]*hanashi.Message) error {
+	return Each(rows, func(scan Scan) error {
+		var (
+			id    hanashi.MessageID
+			emoji string
+			user  hanashi.UserID
+			n     int
+			mine  bool
+		)
+		if err := scan(&id, &emoji, &user, &n, &mine); err != nil {
+			return err
+		}
+		byID[id].FoldReaction(emoji, n, mine, user)
+		return nil
+	})
+}
+
+// Revoked reads a page of the revocation log, rows of (id, token hash) in
+// id order: the hashes, and the last id read (after if none).
+func Revoked(rows Rows, after int64) ([][]byte, int64, error) {
+	var hashes [][]byte
+	last := after
+	err := Each(rows, func(scan Scan) error {
+		var h []byte
+		err := scan(&last, &h)
+		hashes = append(hashes, h)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return hashes, last, nil
+}
+
+// Author reads a row of (id, name, avatar URL), for Collect.
+func Author(scan Scan) (hanashi.Author, error) {
+	var a hanashi.Author
+	err := scan(&a.ID, &a.Name, &a.AvatarURL)
+	return a, err
+}
+
+// UnreadCount reads a row of (room, last read, last seq, unread, mentions),
+// for Collect.
+func UnreadCount(scan Scan) (hanashi.UnreadCount, error) {
+	var c hanashi.UnreadCount
+	err := scan(&c.Room, &c.LastRead, &c.LastSeq, &c.Unread, &c.Mentions)
+	return c, err
+}
+
+// UnreadThread reads a row of (room, root, last read, unread), for Collect.
+func UnreadThread(scan Scan) (hanashi.UnreadThread, error) {
+	var t hanashi.UnreadThread
+	err := scan(&t.Room, &t.Root, &t.LastRead, &t.Unread)
+	return t, err
+}
