@@ -44,23 +44,19 @@ func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hana
 }
 
 // HistoryMessage returns one message of room, folded: the message row by
-// its primary key, then its reactions.
+// its primary key (a page of at most one), then its reactions.
 func (db *DB) HistoryMessage(ctx context.Context, room hanashi.RoomID, mid hanashi.MessageID, viewer hanashi.UserID) (hanashi.Message, error) {
-	row := db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM messages m JOIN users u ON u.id = m.author_id
-		WHERE m.id = $1 AND m.room_id = $2 AND m.kind IN ('message', 'room')`, id(mid), room)
-	m, err := scanEvent(row.Scan, true)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return hanashi.Message{}, hanashi.ErrMessageNotFound
-	}
+	msgs, err := db.page(ctx, `m.id = $1 AND m.room_id = $2 AND m.kind IN ('message', 'room')`, []any{id(mid), room}, hanashi.Page{Limit: 1}, true)
 	if err == nil {
-		msgs := []hanashi.Message{m}
 		err = db.foldReactions(ctx, msgs, viewer)
-		m = msgs[0]
 	}
 	if err != nil {
 		return hanashi.Message{}, fmt.Errorf("postgres: history message: %w", err)
 	}
-	return m, nil
+	if len(msgs) == 0 {
+		return hanashi.Message{}, hanashi.ErrMessageNotFound
+	}
+	return msgs[0], nil
 }
 
 // foldReactions sets the Reactions of msgs in one query: per message and
