@@ -23,7 +23,9 @@ package hanashi
 // Post stores every kind of event (except KindRoom, which only CreateRoom
 // makes). Besides the checks of a message (the room, the author, guests),
 // each kind has rules, checked in this order, and a post that breaks one is
-// refused on its own with the code given, without affecting the batch:
+// refused on its own with the code given, without affecting the batch.
+// rules.go has them as functions (CheckPoster for the room and the author,
+// then Post.Validate, then CheckRef for the message a post refers to):
 //
 //   - Post.Validate: the fields the kind needs, and only those (EINVALID;
 //     ETOOLARGE for a body over MaxBodyBytes).
@@ -115,6 +117,19 @@ type Reaction struct {
 	Users []UserID `json:"users"`
 	// Mine says whether the viewer the history was read for is one of them.
 	Mine bool `json:"mine"`
+}
+
+// FoldReaction adds user to m's reaction emoji, as a store reads the
+// reactions of a message: by emoji in the order in which each was first
+// given, and their users in order up to MaxReactionUsers. A user of another
+// emoji than the last one starts a Reaction with the emoji's count and
+// whether the viewer is among its users.
+func (m *Message) FoldReaction(emoji string, count int, mine bool, user UserID) {
+	if k := len(m.Reactions); k == 0 || m.Reactions[k-1].Emoji != emoji {
+		m.Reactions = append(m.Reactions, Reaction{Emoji: emoji, Count: count, Mine: mine})
+	}
+	r := &m.Reactions[len(m.Reactions)-1]
+	r.Users = append(r.Users, user)
 }
 
 // Limits of team chat.
@@ -373,19 +388,3 @@ func DirectRoomName(names []string) string {
 	r := []rune(s)[:MaxNameLen-1]
 	return strings.TrimRight(string(r), ", ") + "…"
 }
-
-// The refusals of the chat rules, the same in every store.
-var (
-	ErrMessageNotFound = Errorf(ENOTFOUND, "message not found")
-	ErrNotRoot         = Errorf(EINVALID, "replies go to a top-level message")
-	ErrDeleted         = Errorf(ECONFLICT, "the message was deleted")
-	ErrNotEditable     = Errorf(EINVALID, "only messages can be edited")
-	ErrNotAuthor       = Errorf(EFORBIDDEN, "only its author may edit a message")
-	ErrNotDeletable    = Errorf(EINVALID, "only messages can be deleted")
-	ErrNotModerator    = Errorf(EFORBIDDEN, "only its author or the room's moderator may delete a message")
-	ErrAlreadyDeleted  = Errorf(ECONFLICT, "the message is already deleted")
-	ErrNoReactions     = Errorf(EINVALID, "only messages take reactions")
-	ErrReacted         = Errorf(ECONFLICT, "already reacted with this emoji")
-	ErrNotReacted      = Errorf(ECONFLICT, "no such reaction to take back")
-	ErrDirectFixed     = Errorf(EFORBIDDEN, "the members of a direct room cannot change")
-)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -43,23 +44,19 @@ func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hana
 }
 
 // HistoryMessage returns one message of room, folded: the message row by
-// its primary key, then its reactions.
+// its primary key (a page of at most one), then its reactions.
 func (db *DB) HistoryMessage(ctx context.Context, room hanashi.RoomID, mid hanashi.MessageID, viewer hanashi.UserID) (hanashi.Message, error) {
-	row := db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM messages m JOIN users u ON u.id = m.author_id
-		WHERE m.id = $1 AND m.room_id = $2 AND m.kind IN ('message', 'room')`, id(mid), room)
-	m, err := scanEvent(row.Scan, true)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return hanashi.Message{}, hanashi.ErrMessageNotFound
-	}
+	msgs, err := db.page(ctx, `m.id = $1 AND m.room_id = $2 AND m.kind IN ('message', 'room')`, []any{id(mid), room}, hanashi.Page{Limit: 1}, true)
 	if err == nil {
-		msgs := []hanashi.Message{m}
 		err = db.foldReactions(ctx, msgs, viewer)
-		m = msgs[0]
 	}
 	if err != nil {
 		return hanashi.Message{}, fmt.Errorf("postgres: history message: %w", err)
 	}
-	return m, nil
+	if len(msgs) == 0 {
+		return hanashi.Message{}, hanashi.ErrMessageNotFound
+	}
+	return msgs[0], nil
 }
 
 // foldReactions sets the Reactions of msgs in one query: per message and
@@ -92,25 +89,7 @@ func (db *DB) foldReactions(ctx context.Context, msgs []hanashi.Message, viewer 
 		return fmt.Errorf("reactions: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			mid   hanashi.MessageID
-			emoji string
-			user  hanashi.UserID
-			n     int
-			mine  bool
-		)
-		if err := rows.Scan(&mid, &emoji, &user, &n, &mine); err != nil {
-			return fmt.Errorf("reactions: %w", err)
-		}
-		m := byID[mid]
-		if k := len(m.Reactions); k == 0 || m.Reactions[k-1].Emoji != emoji {
-			m.Reactions = append(m.Reactions, hanashi.Reaction{Emoji: emoji, Count: n, Mine: mine})
-		}
-		r := &m.Reactions[len(m.Reactions)-1]
-		r.Users = append(r.Users, user)
-	}
-	if err := rows.Err(); err != nil {
+	if err := sqlrows.Reactions(rows, byID); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	return nil
@@ -141,9 +120,9 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	switch {
 	case err != nil:
 	case !userFound:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	case !roomFound:
-		err = errRoomNotFound()
+		err = hanashi.ErrRoomNotFound
 	case marker == nil:
 		err = errors.New("no marker stored")
 	}
@@ -183,15 +162,8 @@ func (db *DB) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.Unread
 		return nil, fmt.Errorf("postgres: unread: %w", err)
 	}
 	defer rows.Close()
-	counts := []hanashi.UnreadCount{}
-	for rows.Next() {
-		var c hanashi.UnreadCount
-		if err := rows.Scan(&c.Room, &c.LastRead, &c.LastSeq, &c.Unread, &c.Mentions); err != nil {
-			return nil, fmt.Errorf("postgres: unread: %w", err)
-		}
-		counts = append(counts, c)
-	}
-	if err := rows.Err(); err != nil {
+	counts, err := sqlrows.Collect(rows, sqlrows.UnreadCount)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: unread: %w", err)
 	}
 	return counts, nil
@@ -219,7 +191,7 @@ func (db *DB) FollowThread(ctx context.Context, user hanashi.UserID, room hanash
 	case !rootFound:
 		err = hanashi.ErrMessageNotFound
 	case !userFound:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: follow thread: %w", err)
@@ -265,15 +237,8 @@ func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi
 		return nil, fmt.Errorf("postgres: unread threads: %w", err)
 	}
 	defer rows.Close()
-	threads := []hanashi.UnreadThread{}
-	for rows.Next() {
-		var t hanashi.UnreadThread
-		if err := rows.Scan(&t.Room, &t.Root, &t.LastRead, &t.Unread); err != nil {
-			return nil, fmt.Errorf("postgres: unread threads: %w", err)
-		}
-		threads = append(threads, t)
-	}
-	if err := rows.Err(); err != nil {
+	threads, err := sqlrows.Collect(rows, sqlrows.UnreadThread)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: unread threads: %w", err)
 	}
 	return threads, nil
@@ -289,15 +254,8 @@ func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Autho
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}
 	defer rows.Close()
-	members := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("postgres: members: %w", err)
-		}
-		members = append(members, a)
-	}
-	if err := rows.Err(); err != nil {
+	members, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}
 	return members, nil
@@ -321,40 +279,18 @@ func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hana
 		return nil, fmt.Errorf("postgres: search users: %w", err)
 	}
 	defer rows.Close()
-	users := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("postgres: search users: %w", err)
-		}
-		users = append(users, a)
-	}
-	if err := rows.Err(); err != nil {
+	users, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: search users: %w", err)
 	}
 	return users, nil
-}
-
-// directMembers checks the members of a direct room and returns them
-// without duplicates, members[0] first.
-func directMembers(members []hanashi.UserID) ([]hanashi.UserID, error) {
-	var set []hanashi.UserID
-	for _, u := range members {
-		if !slices.Contains(set, u) {
-			set = append(set, u)
-		}
-	}
-	if len(set) < hanashi.MinDirectMembers || len(set) > hanashi.MaxDirectMembers {
-		return nil, hanashi.Errorf(hanashi.EINVALID, "a direct room has %d to %d members", hanashi.MinDirectMembers, hanashi.MaxDirectMembers)
-	}
-	return set, nil
 }
 
 // DirectRoom finds or makes the direct room of members. Calls for one set
 // of members queue on an advisory lock (see directLockClass), so under READ
 // COMMITTED the second finds the room the first made.
 func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi.Room, error) {
-	set, err := directMembers(members)
+	set, err := hanashi.DirectMembers(members)
 	if err != nil {
 		return hanashi.Room{}, err
 	}
@@ -379,7 +315,7 @@ func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi
 			return err
 		}
 		if len(names) != len(ids) {
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		}
 		// The direct rooms of the first member, whose members are as many
 		// as the set and all in it.

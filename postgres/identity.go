@@ -107,7 +107,7 @@ func (db *DB) signIn(ctx context.Context, tx pgx.Tx, id hanashi.Identity, email 
 			return hanashi.User{}, err
 		}
 		if u.Disabled {
-			return hanashi.User{}, errDisabled()
+			return hanashi.User{}, hanashi.ErrDisabled
 		}
 	}
 
@@ -194,7 +194,7 @@ func (p *claimParty) read(ctx context.Context, tx pgx.Tx, uid hanashi.UserID, lo
 	err := tx.QueryRow(ctx, `SELECT guest, disabled, claimed_by FROM users WHERE id = $1`+lock, id(uid)).
 		Scan(&p.guest, &p.disabled, &p.claimedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return errUserNotFound()
+		return hanashi.ErrUserNotFound
 	}
 	return err
 }
@@ -207,7 +207,7 @@ func checkClaim(guest, user hanashi.UserID, g, u claimParty) error {
 	case u.guest:
 		return hanashi.Errorf(hanashi.EINVALID, "a guest cannot claim another guest")
 	case u.disabled:
-		return errDisabled()
+		return hanashi.ErrDisabled
 	case g.claimedBy != nil && *g.claimedBy != string(user):
 		return hanashi.Errorf(hanashi.ECONFLICT, "this guest was claimed by another account")
 	case g.disabled && g.claimedBy == nil:

@@ -658,29 +658,8 @@ func TestPostCanceled(t *testing.T) {
 // whether a session has expired.
 func TestClock(t *testing.T) {
 	needPostgres(t)
-	ctx := t.Context()
 	db := open(t, testpeer.PostgresDB(t))
-	now := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
-	db.Now = func() time.Time { return now }
-
-	u, err := db.CreateUser(ctx, hanashi.User{Name: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !u.CreatedAt.Equal(now) {
-		t.Errorf("CreatedAt = %v, want the clock's %v", u.CreatedAt, now)
-	}
-	hash := []byte("0123456789abcdef0123456789abcdef")
-	if err := db.CreateSession(ctx, hanashi.Session{TokenHash: hash, User: u.ID, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SessionUser(ctx, hash); err != nil {
-		t.Errorf("SessionUser before expiry: %v", err)
-	}
-	now = now.Add(time.Hour)
-	if _, err := db.SessionUser(ctx, hash); hanashi.ErrorCode(err) != hanashi.EUNAUTHORIZED {
-		t.Errorf("SessionUser at expiry: %v, want %s", err, hanashi.EUNAUTHORIZED)
-	}
+	storetest.Clock(t, db, time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC), func(now time.Time) { db.Now = func() time.Time { return now } })
 }
 
 // TestTimesRoundTrip checks that the times the store returns are in UTC and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -83,16 +84,8 @@ func (db *DB) RevokedSessions(ctx context.Context, after int64) ([][]byte, int64
 		return nil, 0, fmt.Errorf("postgres: revoked sessions: %w", err)
 	}
 	defer rows.Close()
-	var hashes [][]byte
-	last := after
-	for rows.Next() {
-		var h []byte
-		if err := rows.Scan(&last, &h); err != nil {
-			return nil, 0, fmt.Errorf("postgres: revoked sessions: %w", err)
-		}
-		hashes = append(hashes, h)
-	}
-	if err := rows.Err(); err != nil {
+	hashes, last, err := sqlrows.Revoked(rows, after)
+	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: revoked sessions: %w", err)
 	}
 	return hashes, last, nil

@@ -7,14 +7,9 @@ import (
 	"time"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
-
-// errRoomNotFound is returned for a room that does not exist and for a
-// private room the caller is not a member of, so the two cannot be told apart.
-func errRoomNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
-}
 
 // CreateRoom stores a new room and makes its creator its first member. It
 // fails with ENOTFOUND if the creator does not exist, with EFORBIDDEN if a
@@ -59,9 +54,10 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 	switch {
 	case err != nil:
 	case !found:
-		err = errUserNotFound()
+		err = hanashi.ErrUserNotFound
 	case roomID == nil:
-		err = errNoGuests()
+		// The insert's condition mirrors hanashi.CheckGuest.
+		err = hanashi.CheckGuest(true, r.GuestsAllowed)
 	default:
 		r.ID = hanashi.RoomID(*roomID)
 	}
@@ -79,32 +75,29 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 // store, in the same order.
 func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var private, guestsAllowed, direct, member bool
+		parent := hanashi.RoomAccess{Exists: true}
 		err := tx.QueryRow(ctx, `
-			SELECT r.private, r.guests_allowed, r.kind = 'direct',
+			SELECT r.private, r.guests_allowed, r.kind = 'direct', r.created_by,
 				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2)
 			FROM rooms r WHERE r.id = $1 FOR NO KEY UPDATE`,
-			r.Parent, id(r.CreatedBy)).Scan(&private, &guestsAllowed, &direct, &member)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && private && !member {
-			return errRoomNotFound()
+			r.Parent, id(r.CreatedBy)).Scan(&parent.Private, &parent.GuestsAllowed, &parent.Direct, &parent.CreatedBy, &parent.Member)
+		if errors.Is(err, pgx.ErrNoRows) {
+			parent = hanashi.RoomAccess{}
 		} else if err != nil {
 			return err
 		}
-		var guest, disabled bool
-		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&guest, &disabled)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return errUserNotFound()
-		case err != nil:
+		creator := hanashi.AuthorAccess{Exists: true}
+		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1 FOR KEY SHARE`, id(r.CreatedBy)).Scan(&creator.Guest, &creator.Disabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			creator = hanashi.AuthorAccess{}
+		} else if err != nil {
 			return err
-		case disabled:
-			return errDisabled()
-		case guest && !guestsAllowed:
-			return errNoGuests()
-		case direct:
-			return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
-		case guest && !r.GuestsAllowed:
-			return errNoGuests()
+		}
+		if err := hanashi.CheckNest(parent, creator); err != nil {
+			return err
+		}
+		if err := hanashi.CheckGuest(creator.Guest, r.GuestsAllowed); err != nil {
+			return err
 		}
 		body := r.Name
 		if r.Private {
@@ -136,11 +129,6 @@ func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, e
 	return r, nil
 }
 
-// errNoGuests is the error for a guest in a room that forbids guests.
-func errNoGuests() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
-}
-
 // roomColumns are the columns scanRoom reads; the viewer is parameter $1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1),
@@ -162,14 +150,13 @@ func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 // or is private and viewer is not a member.
 func (db *DB) Room(ctx context.Context, rid hanashi.RoomID, viewer hanashi.UserID) (hanashi.Room, error) {
 	row := db.pool.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = $2`, id(viewer), rid)
+	// No row reads as the zero Room, which does not exist.
 	r, err := scanRoom(row.Scan)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return hanashi.Room{}, errRoomNotFound()
-	case err != nil:
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return hanashi.Room{}, fmt.Errorf("postgres: room: %w", err)
-	case r.Private && !r.Member:
-		return hanashi.Room{}, errRoomNotFound()
+	}
+	if err := hanashi.CheckVisible(r.Access()); err != nil {
+		return hanashi.Room{}, err
 	}
 	return r, nil
 }
@@ -187,15 +174,8 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 		return nil, fmt.Errorf("postgres: rooms: %w", err)
 	}
 	defer rows.Close()
-	rooms := []hanashi.Room{}
-	for rows.Next() {
-		r, err := scanRoom(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: rooms: %w", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
+	rooms, err := sqlrows.Collect(rows, scanRoom)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: rooms: %w", err)
 	}
 	return rooms, nil
@@ -208,10 +188,12 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 // others to it, or if user is a guest and the room forbids guests.
 func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
 	// One statement reads what the decision needs and inserts the member
-	// when the rule below allows it; the Go code then names the refusal.
-	// Both see the same snapshot.
+	// when the rules allow it (its WHERE mirrors hanashi.CheckAdd and
+	// CheckGuest); the Go code then names the refusal with the rules
+	// themselves. Both see the same snapshot.
 	// A new member's read marker starts at the room's last seq.
-	var private, guestsAllowed, member, userFound, userGuest, direct bool
+	a := hanashi.RoomAccess{Exists: true}
+	var userFound, userGuest bool
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
 			SELECT r.private, r.guests_allowed, r.kind = 'direct' AS direct, r.last_seq,
@@ -232,19 +214,18 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)
 		)
 		SELECT private, guests_allowed, member, user_found, user_guest, direct FROM c`,
-		room, id(user), id(by), user == by).Scan(&private, &guestsAllowed, &member, &userFound, &userGuest, &direct)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = errRoomNotFound()
-	case err != nil:
-	case direct:
-		err = hanashi.ErrDirectFixed
-	case user != by && !member:
-		err = hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
-	case !userFound:
-		err = errUserNotFound()
-	case userGuest && !guestsAllowed:
-		err = errNoGuests()
+		room, id(user), id(by), user == by).Scan(&a.Private, &a.GuestsAllowed, &a.Member, &userFound, &userGuest, &a.Direct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		a, err = hanashi.RoomAccess{}, nil
+	}
+	if err == nil {
+		err = hanashi.CheckAdd(a, user == by)
+	}
+	if err == nil && !userFound {
+		err = hanashi.ErrUserNotFound
+	}
+	if err == nil {
+		err = hanashi.CheckGuest(userGuest, a.GuestsAllowed)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: add member: %w", err)
@@ -257,7 +238,7 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
 	// Deleting is harmless when the room is not visible to user: user is
 	// then not a member, so there is nothing to delete.
-	var private, member, direct bool
+	a := hanashi.RoomAccess{Exists: true}
 	err := db.pool.QueryRow(ctx, `
 		WITH c AS (
 			SELECT r.private, r.kind = 'direct' AS direct,
@@ -267,12 +248,12 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 			DELETE FROM members WHERE room_id = $1 AND user_id = $2 AND NOT (SELECT direct FROM c)
 		)
 		SELECT private, member, direct FROM c`,
-		room, id(user)).Scan(&private, &member, &direct)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows), err == nil && private && !member:
-		err = errRoomNotFound()
-	case err == nil && direct:
-		err = hanashi.ErrDirectFixed
+		room, id(user)).Scan(&a.Private, &a.Member, &a.Direct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		a, err = hanashi.RoomAccess{}, nil
+	}
+	if err == nil {
+		err = hanashi.CheckLeave(a)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: remove member: %w", err)

@@ -28,16 +28,6 @@ func scanUser(row pgx.Row) (hanashi.User, error) {
 	return u, nil
 }
 
-// errUserNotFound is the error for a user id that is not stored.
-func errUserNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
-}
-
-// errDisabled is the error for what a disabled user may not do.
-func errDisabled() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "this account is disabled")
-}
-
 // CreateUser stores a new user with a fresh ID and CreatedAt; the ID and
 // CreatedAt of u are ignored, and its Email is stored in normal form. It
 // fails with EINVALID for a field that is not UTF-8 text without NUL
@@ -69,7 +59,7 @@ func (db *DB) User(ctx context.Context, uid hanashi.UserID) (hanashi.User, error
 	row := db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id(uid))
 	u, err := scanUser(row)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("postgres: user: %w", err)
 	}
@@ -96,7 +86,7 @@ func (db *DB) UpdateProfile(ctx context.Context, uid hanashi.UserID, p hanashi.P
 		id(uid), p.Name, p.AvatarUpload, p.AvatarURL)
 	u, err := scanUser(row)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("postgres: update profile: %w", err)
 	}
@@ -114,7 +104,7 @@ func (db *DB) SetDisabled(ctx context.Context, uid hanashi.UserID, disabled bool
 			RETURNING claimed_by IS NOT NULL`, id(uid), disabled).Scan(&claimed)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case claimed && !disabled:
@@ -164,9 +154,9 @@ func (db *DB) CreateSession(ctx context.Context, s hanashi.Session) error {
 	case err != nil:
 		return fmt.Errorf("postgres: create session: %w", err)
 	case !userFound:
-		return fmt.Errorf("postgres: create session: %w", errUserNotFound())
+		return fmt.Errorf("postgres: create session: %w", hanashi.ErrUserNotFound)
 	case disabled:
-		return fmt.Errorf("postgres: create session: %w", errDisabled())
+		return fmt.Errorf("postgres: create session: %w", hanashi.ErrDisabled)
 	case !inserted:
 		return fmt.Errorf("postgres: create session: %w", hanashi.Errorf(hanashi.ECONFLICT, "session token already in use"))
 	}

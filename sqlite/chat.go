@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 )
 
 // topLevel selects the top-level messages of a room's stream: what History
@@ -45,23 +45,19 @@ func (db *DB) ThreadMessages(ctx context.Context, room hanashi.RoomID, root hana
 }
 
 // HistoryMessage returns one message of room, folded: the message row by
-// its primary key, then its reactions.
+// its primary key (a page of at most one), then its reactions.
 func (db *DB) HistoryMessage(ctx context.Context, room hanashi.RoomID, id hanashi.MessageID, viewer hanashi.UserID) (hanashi.Message, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM messages m JOIN users u ON u.id = m.author_id
-		WHERE m.id = ? AND m.room_id = ? AND m.kind IN ('message', 'room')`, id, room)
-	m, err := scanEvent(row.Scan, true)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hanashi.Message{}, hanashi.ErrMessageNotFound
-	}
+	msgs, err := db.page(ctx, `messages m`, `m.id = ? AND m.room_id = ? AND m.kind IN ('message', 'room')`, []any{id, room}, hanashi.Page{Limit: 1}, true)
 	if err == nil {
-		msgs := []hanashi.Message{m}
 		err = db.foldReactions(ctx, msgs, viewer)
-		m = msgs[0]
 	}
 	if err != nil {
 		return hanashi.Message{}, fmt.Errorf("sqlite: history message: %w", err)
 	}
-	return m, nil
+	if len(msgs) == 0 {
+		return hanashi.Message{}, hanashi.ErrMessageNotFound
+	}
+	return msgs[0], nil
 }
 
 // foldReactions sets the Reactions of msgs in one query: per message and
@@ -95,25 +91,7 @@ func (db *DB) foldReactions(ctx context.Context, msgs []hanashi.Message, viewer 
 		return fmt.Errorf("reactions: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			id    hanashi.MessageID
-			emoji string
-			user  hanashi.UserID
-			n     int
-			mine  bool
-		)
-		if err := rows.Scan(&id, &emoji, &user, &n, &mine); err != nil {
-			return fmt.Errorf("reactions: %w", err)
-		}
-		m := byID[id]
-		if k := len(m.Reactions); k == 0 || m.Reactions[k-1].Emoji != emoji {
-			m.Reactions = append(m.Reactions, hanashi.Reaction{Emoji: emoji, Count: n, Mine: mine})
-		}
-		r := &m.Reactions[len(m.Reactions)-1]
-		r.Users = append(r.Users, user)
-	}
-	if err := rows.Err(); err != nil {
+	if err := sqlrows.Reactions(rows, byID); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	return nil
@@ -132,7 +110,7 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 		var last int64
 		err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, room).Scan(&last)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errRoomNotFound()
+			return hanashi.ErrRoomNotFound
 		} else if err != nil {
 			return err
 		}
@@ -154,7 +132,7 @@ func userExists(ctx context.Context, tx *sql.Tx, user hanashi.UserID) error {
 		return err
 	}
 	if !ok {
-		return errUserNotFound()
+		return hanashi.ErrUserNotFound
 	}
 	return nil
 }
@@ -187,15 +165,8 @@ func (db *DB) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.Unread
 		return nil, fmt.Errorf("sqlite: unread: %w", err)
 	}
 	defer rows.Close()
-	counts := []hanashi.UnreadCount{}
-	for rows.Next() {
-		var c hanashi.UnreadCount
-		if err := rows.Scan(&c.Room, &c.LastRead, &c.LastSeq, &c.Unread, &c.Mentions); err != nil {
-			return nil, fmt.Errorf("sqlite: unread: %w", err)
-		}
-		counts = append(counts, c)
-	}
-	if err := rows.Err(); err != nil {
+	counts, err := sqlrows.Collect(rows, sqlrows.UnreadCount)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: unread: %w", err)
 	}
 	return counts, nil
@@ -269,15 +240,8 @@ func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi
 		return nil, fmt.Errorf("sqlite: unread threads: %w", err)
 	}
 	defer rows.Close()
-	threads := []hanashi.UnreadThread{}
-	for rows.Next() {
-		var t hanashi.UnreadThread
-		if err := rows.Scan(&t.Room, &t.Root, &t.LastRead, &t.Unread); err != nil {
-			return nil, fmt.Errorf("sqlite: unread threads: %w", err)
-		}
-		threads = append(threads, t)
-	}
-	if err := rows.Err(); err != nil {
+	threads, err := sqlrows.Collect(rows, sqlrows.UnreadThread)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: unread threads: %w", err)
 	}
 	return threads, nil
@@ -292,15 +256,8 @@ func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Autho
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	defer rows.Close()
-	members := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("sqlite: members: %w", err)
-		}
-		members = append(members, a)
-	}
-	if err := rows.Err(); err != nil {
+	members, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	return members, nil
@@ -321,40 +278,18 @@ func (db *DB) SearchUsers(ctx context.Context, prefix string, limit int) ([]hana
 		return nil, fmt.Errorf("sqlite: search users: %w", err)
 	}
 	defer rows.Close()
-	users := []hanashi.Author{}
-	for rows.Next() {
-		var a hanashi.Author
-		if err := rows.Scan(&a.ID, &a.Name, &a.AvatarURL); err != nil {
-			return nil, fmt.Errorf("sqlite: search users: %w", err)
-		}
-		users = append(users, a)
-	}
-	if err := rows.Err(); err != nil {
+	users, err := sqlrows.Collect(rows, sqlrows.Author)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: search users: %w", err)
 	}
 	return users, nil
-}
-
-// directMembers checks the members of a direct room and returns them
-// without duplicates, members[0] first.
-func directMembers(members []hanashi.UserID) ([]hanashi.UserID, error) {
-	var set []hanashi.UserID
-	for _, u := range members {
-		if !slices.Contains(set, u) {
-			set = append(set, u)
-		}
-	}
-	if len(set) < hanashi.MinDirectMembers || len(set) > hanashi.MaxDirectMembers {
-		return nil, hanashi.Errorf(hanashi.EINVALID, "a direct room has %d to %d members", hanashi.MinDirectMembers, hanashi.MaxDirectMembers)
-	}
-	return set, nil
 }
 
 // DirectRoom finds or makes the direct room of members. The write
 // transaction holds the database's one write lock, so concurrent calls
 // queue, and the second finds the room the first made.
 func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi.Room, error) {
-	set, err := directMembers(members)
+	set, err := hanashi.DirectMembers(members)
 	if err != nil {
 		return hanashi.Room{}, err
 	}
@@ -365,7 +300,7 @@ func (db *DB) DirectRoom(ctx context.Context, members []hanashi.UserID) (hanashi
 			var name string
 			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE id = ?`, u).Scan(&name)
 			if errors.Is(err, sql.ErrNoRows) {
-				return errUserNotFound()
+				return hanashi.ErrUserNotFound
 			} else if err != nil {
 				return err
 			}

@@ -73,7 +73,7 @@ func (db *DB) SignIn(ctx context.Context, id hanashi.Identity) (hanashi.User, er
 				return err
 			}
 			if u.Disabled {
-				return errDisabled()
+				return hanashi.ErrDisabled
 			}
 		}
 
@@ -161,7 +161,7 @@ func (p *claimParty) read(ctx context.Context, tx *sql.Tx, id hanashi.UserID) er
 	err := tx.QueryRowContext(ctx, `SELECT guest, disabled, claimed_by FROM users WHERE id = ?`, id).
 		Scan(&p.guest, &p.disabled, &p.claimedBy)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errUserNotFound()
+		return hanashi.ErrUserNotFound
 	}
 	return err
 }
@@ -174,7 +174,7 @@ func checkClaim(guest, user hanashi.UserID, g, u claimParty) error {
 	case u.guest:
 		return hanashi.Errorf(hanashi.EINVALID, "a guest cannot claim another guest")
 	case u.disabled:
-		return errDisabled()
+		return hanashi.ErrDisabled
 	case g.claimedBy.Valid && g.claimedBy.String != string(user):
 		return hanashi.Errorf(hanashi.ECONFLICT, "this guest was claimed by another account")
 	case g.disabled && !g.claimedBy.Valid:

@@ -7,13 +7,8 @@ import (
 	"fmt"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 )
-
-// errRoomNotFound is returned for a room that does not exist and for a
-// private room the caller is not a member of, so the two cannot be told apart.
-func errRoomNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "room not found")
-}
 
 // CreateRoom stores a new room and makes its creator its first member. It
 // fails with ENOTFOUND if the creator does not exist, and with EFORBIDDEN if
@@ -38,8 +33,8 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 		}
 		if guest, err := isGuest(ctx, tx, nr.Creator); err != nil {
 			return err
-		} else if guest && nr.NoGuests {
-			return errNoGuests()
+		} else if err := hanashi.CheckGuest(guest, !nr.NoGuests); err != nil {
+			return err
 		}
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO rooms (name, private, guests_allowed, created_by, created_at, parent_id)
@@ -82,33 +77,18 @@ func (db *DB) CreateRoom(ctx context.Context, nr hanashi.NewRoom) (hanashi.Room,
 // posting in it (the same refusals, in the same order, as Post), and the
 // parent must not be a direct room.
 func canNest(ctx context.Context, tx *sql.Tx, parent hanashi.RoomID, creator hanashi.UserID) error {
-	a, err := membership(ctx, tx, parent, creator)
-	switch {
-	case err != nil:
+	r, err := membership(ctx, tx, parent, creator)
+	if err != nil {
 		return err
-	case !a.ok, a.private && !a.member:
-		return errRoomNotFound()
 	}
-	var guest, disabled bool
-	err = tx.QueryRowContext(ctx, `SELECT guest, disabled FROM users WHERE id = ?`, creator).Scan(&guest, &disabled)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return errUserNotFound()
-	case err != nil:
+	a := hanashi.AuthorAccess{Exists: true}
+	err = tx.QueryRowContext(ctx, `SELECT guest, disabled FROM users WHERE id = ?`, creator).Scan(&a.Guest, &a.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		a = hanashi.AuthorAccess{}
+	} else if err != nil {
 		return err
-	case disabled:
-		return errDisabled()
-	case guest && !a.guestsAllowed:
-		return errNoGuests()
-	case a.direct:
-		return hanashi.Errorf(hanashi.EINVALID, "rooms cannot be made inside a direct room")
 	}
-	return nil
-}
-
-// errNoGuests is the error for a guest in a room that forbids guests.
-func errNoGuests() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "guests are not allowed in this room")
+	return hanashi.CheckNest(r, a)
 }
 
 // isGuest reports whether user is a guest, or fails with ENOTFOUND.
@@ -116,7 +96,7 @@ func isGuest(ctx context.Context, tx *sql.Tx, user hanashi.UserID) (bool, error)
 	var guest bool
 	err := tx.QueryRowContext(ctx, `SELECT guest FROM users WHERE id = ?`, user).Scan(&guest)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, errUserNotFound()
+		return false, hanashi.ErrUserNotFound
 	}
 	return guest, err
 }
@@ -142,14 +122,13 @@ func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 // or is private and viewer is not a member.
 func (db *DB) Room(ctx context.Context, id hanashi.RoomID, viewer hanashi.UserID) (hanashi.Room, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = ?2`, viewer, id)
+	// No row reads as the zero Room, which does not exist.
 	r, err := scanRoom(row.Scan)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return hanashi.Room{}, errRoomNotFound()
-	case err != nil:
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return hanashi.Room{}, fmt.Errorf("sqlite: room: %w", err)
-	case r.Private && !r.Member:
-		return hanashi.Room{}, errRoomNotFound()
+	}
+	if err := hanashi.CheckVisible(r.Access()); err != nil {
+		return hanashi.Room{}, err
 	}
 	return r, nil
 }
@@ -167,39 +146,23 @@ func (db *DB) Rooms(ctx context.Context, viewer hanashi.UserID) ([]hanashi.Room,
 		return nil, fmt.Errorf("sqlite: rooms: %w", err)
 	}
 	defer rows.Close()
-	rooms := []hanashi.Room{}
-	for rows.Next() {
-		r, err := scanRoom(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: rooms: %w", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
+	rooms, err := sqlrows.Collect(rows, scanRoom)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: rooms: %w", err)
 	}
 	return rooms, nil
 }
 
-// roomAccess is what membership reads of a room and a user.
-type roomAccess struct {
-	ok            bool // the room exists
-	private       bool
-	guestsAllowed bool
-	member        bool // the user is a member
-	direct        bool // the room is a direct room
-}
-
 // membership reads, inside tx, what AddMember and RemoveMember need to know
 // of room and user. ok is false if the room does not exist.
-func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (roomAccess, error) {
-	a := roomAccess{ok: true}
+func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanashi.UserID) (hanashi.RoomAccess, error) {
+	a := hanashi.RoomAccess{Exists: true}
 	err := tx.QueryRowContext(ctx, `
 		SELECT r.private, r.guests_allowed, EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?),
-			r.kind = 'direct'
-		FROM rooms r WHERE r.id = ?`, user, room).Scan(&a.private, &a.guestsAllowed, &a.member, &a.direct)
+			r.kind = 'direct', r.created_by
+		FROM rooms r WHERE r.id = ?`, user, room).Scan(&a.Private, &a.GuestsAllowed, &a.Member, &a.Direct, &a.CreatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
-		return roomAccess{}, nil
+		return hanashi.RoomAccess{}, nil
 	}
 	return a, err
 }
@@ -212,20 +175,16 @@ func membership(ctx context.Context, tx *sql.Tx, room hanashi.RoomID, user hanas
 func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanashi.UserID) error {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		a, err := membership(ctx, tx, room, by)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case !a.ok, a.private && !a.member:
-			return errRoomNotFound()
-		case a.direct:
-			return hanashi.ErrDirectFixed
-		case user != by && !a.member:
-			return hanashi.Errorf(hanashi.EFORBIDDEN, "only members may add others to a room")
+		}
+		if err := hanashi.CheckAdd(a, user == by); err != nil {
+			return err
 		}
 		if guest, err := isGuest(ctx, tx, user); err != nil {
 			return err
-		} else if guest && !a.guestsAllowed {
-			return errNoGuests()
+		} else if err := hanashi.CheckGuest(guest, a.GuestsAllowed); err != nil {
+			return err
 		}
 		return join(ctx, tx, room, user)
 	})
@@ -240,15 +199,11 @@ func (db *DB) AddMember(ctx context.Context, room hanashi.RoomID, user, by hanas
 func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanashi.UserID) error {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		a, err := membership(ctx, tx, room, user)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case !a.ok, a.private && !a.member:
-			return errRoomNotFound()
-		case a.direct:
-			return hanashi.ErrDirectFixed
-		case !a.member:
-			return nil
+		}
+		if err := hanashi.CheckLeave(a); err != nil || !a.Member {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM members WHERE room_id = ? AND user_id = ?`, room, user)
 		return err

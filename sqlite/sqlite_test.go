@@ -115,31 +115,8 @@ func TestReopen(t *testing.T) {
 // TestClock checks that the injected clock stamps records and decides
 // whether a session has expired.
 func TestClock(t *testing.T) {
-	ctx := t.Context()
 	db := open(t, filepath.Join(t.TempDir(), "hanashi.db"))
-	now := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
-	db.Now = func() time.Time { return now }
-
-	u, err := db.CreateUser(ctx, hanashi.User{Name: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !u.CreatedAt.Equal(now) {
-		t.Errorf("CreatedAt = %v, want the clock's %v", u.CreatedAt, now)
-	}
-	// A session made without CreatedAt gets the clock's time; it is valid
-	// until the clock passes ExpiresAt.
-	hash := []byte("0123456789abcdef0123456789abcdef")
-	if err := db.CreateSession(ctx, hanashi.Session{TokenHash: hash, User: u.ID, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SessionUser(ctx, hash); err != nil {
-		t.Errorf("SessionUser before expiry: %v", err)
-	}
-	now = now.Add(time.Hour)
-	if _, err := db.SessionUser(ctx, hash); hanashi.ErrorCode(err) != hanashi.EUNAUTHORIZED {
-		t.Errorf("SessionUser at expiry: %v, want %s", err, hanashi.EUNAUTHORIZED)
-	}
+	storetest.Clock(t, db, time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC), func(now time.Time) { db.Now = func() time.Time { return now } })
 }
 
 // TestTimesRoundTrip checks that times keep their nanoseconds through the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/internal/sqlrows"
 )
 
 // userColumns are the columns of users that scanUser reads, for a table
@@ -30,11 +31,6 @@ func scanUser(row interface{ Scan(dest ...any) error }) (hanashi.User, error) {
 	}
 	u.CreatedAt = fromNanos(created)
 	return u, nil
-}
-
-// errUserNotFound is the error for a user id that is not stored.
-func errUserNotFound() error {
-	return hanashi.Errorf(hanashi.ENOTFOUND, "user not found")
 }
 
 // CreateUser stores a new user with a fresh ID and CreatedAt; the ID and
@@ -65,7 +61,7 @@ func (db *DB) User(ctx context.Context, id hanashi.UserID) (hanashi.User, error)
 	row := db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("sqlite: user: %w", err)
 	}
@@ -86,7 +82,7 @@ func (db *DB) UpdateProfile(ctx context.Context, id hanashi.UserID, p hanashi.Pr
 		id, nullable(p.Name), nullable(p.AvatarUpload), nullable(p.AvatarURL))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return hanashi.User{}, errUserNotFound()
+		return hanashi.User{}, hanashi.ErrUserNotFound
 	} else if err != nil {
 		return hanashi.User{}, fmt.Errorf("sqlite: update profile: %w", err)
 	}
@@ -110,7 +106,7 @@ func (db *DB) SetDisabled(ctx context.Context, user hanashi.UserID, disabled boo
 		err := tx.QueryRowContext(ctx, `SELECT claimed_by IS NOT NULL FROM users WHERE id = ?`, user).Scan(&claimed)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case claimed && !disabled:
@@ -151,11 +147,11 @@ func (db *DB) CreateSession(ctx context.Context, s hanashi.Session) error {
 		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, s.User).Scan(&disabled)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return errUserNotFound()
+			return hanashi.ErrUserNotFound
 		case err != nil:
 			return err
 		case disabled:
-			return errDisabled()
+			return hanashi.ErrDisabled
 		}
 		var taken bool
 		err = tx.QueryRowContext(ctx,
@@ -174,11 +170,6 @@ func (db *DB) CreateSession(ctx context.Context, s hanashi.Session) error {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	return nil
-}
-
-// errDisabled is the error for what a disabled user may not do.
-func errDisabled() error {
-	return hanashi.Errorf(hanashi.EFORBIDDEN, "this account is disabled")
 }
 
 // SessionUser returns the owner of the unexpired session whose token hashes
@@ -287,16 +278,8 @@ func (db *DB) RevokedSessions(ctx context.Context, after int64) ([][]byte, int64
 		return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
 	}
 	defer rows.Close()
-	var hashes [][]byte
-	last := after
-	for rows.Next() {
-		var h []byte
-		if err := rows.Scan(&last, &h); err != nil {
-			return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
-		}
-		hashes = append(hashes, h)
-	}
-	if err := rows.Err(); err != nil {
+	hashes, last, err := sqlrows.Revoked(rows, after)
+	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: revoked sessions: %w", err)
 	}
 	return hashes, last, nil

@@ -30,6 +30,7 @@ var chatTests = []struct {
 	{"ChatReactionUsers", testChatReactionUsers},
 	{"ChatRetries", testChatRetries},
 	{"ChatValidate", testChatValidate},
+	{"ChatRules", testChatRules},
 	{"ChatBatchOrder", testChatBatchOrder},
 	{"ChatRandomBatches", func(t *testing.T, s hanashi.Store) { RandomChat(t, s) }},
 	{"Threads", testThreads},

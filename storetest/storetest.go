@@ -995,3 +995,32 @@ func last(s []int64) int64 {
 	}
 	return s[len(s)-1]
 }
+
+// Clock checks that a store stamps records with its injected clock and
+// decides with it whether a session has expired: set makes the clock read
+// the time given, and start is a time the store keeps to the nanosecond.
+func Clock(t *testing.T, s hanashi.Store, start time.Time, set func(time.Time)) {
+	ctx := t.Context()
+	now := start
+	set(now)
+	u, err := s.CreateUser(ctx, hanashi.User{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.CreatedAt.Equal(now) {
+		t.Errorf("CreatedAt = %v, want the clock's %v", u.CreatedAt, now)
+	}
+	// A session made without CreatedAt gets the clock's time; it is valid
+	// until the clock passes ExpiresAt.
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if err := s.CreateSession(ctx, hanashi.Session{TokenHash: hash, User: u.ID, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionUser(ctx, hash); err != nil {
+		t.Errorf("SessionUser before expiry: %v", err)
+	}
+	set(now.Add(time.Hour))
+	if _, err := s.SessionUser(ctx, hash); hanashi.ErrorCode(err) != hanashi.EUNAUTHORIZED {
+		t.Errorf("SessionUser at expiry: %v, want %s", err, hanashi.EUNAUTHORIZED)
+	}
+}
