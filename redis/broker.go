@@ -265,19 +265,30 @@ func (b *Broker) channel(id hanashi.RoomID) string {
 // queues them for the other nodes; it never waits for Redis, so ctx is not
 // used. It does not keep msgs: the caller may reuse the slice.
 func (b *Broker) Publish(ctx context.Context, msgs []hanashi.Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	msgs = slices.Clone(msgs)
+	return b.publishRuns(runsOf(slices.Clone(msgs), func(m hanashi.Message) hanashi.RoomID { return m.Room },
+		func(room hanashi.RoomID, run []hanashi.Message) pending { return pending{room: room, msgs: run} }))
+}
+
+// runsOf cuts items into runs of consecutive items of one room, each
+// handed over at once.
+func runsOf[T any](items []T, roomOf func(T) hanashi.RoomID, run func(hanashi.RoomID, []T) pending) []pending {
 	runs := make([]pending, 0, 1)
-	for i := 0; i < len(msgs); {
-		// Hand over each run of consecutive messages of one room at once.
+	for i := 0; i < len(items); {
 		j := i + 1
-		for j < len(msgs) && msgs[j].Room == msgs[i].Room {
+		for j < len(items) && roomOf(items[j]) == roomOf(items[i]) {
 			j++
 		}
-		runs = append(runs, pending{room: msgs[i].Room, msgs: msgs[i:j:j]})
+		runs = append(runs, run(roomOf(items[i]), items[i:j:j]))
 		i = j
+	}
+	return runs
+}
+
+// publishRuns delivers runs to this node's subscribers and queues them for the
+// other nodes.
+func (b *Broker) publishRuns(runs []pending) error {
+	if len(runs) == 0 {
+		return nil
 	}
 	b.mu.RLock()
 	if b.closed {
@@ -291,18 +302,25 @@ func (b *Broker) Publish(ctx context.Context, msgs []hanashi.Message) error {
 	b.mu.RUnlock()
 	for i, r := range local {
 		if r != nil {
-			r.deliver(runs[i].msgs)
+			r.deliverRun(runs[i])
 		}
 	}
 	b.pub.add(b.log, runs)
 	return nil
 }
 
-func (r *room) deliver(msgs []hanashi.Message) {
+// deliverRun hands a run of messages, or of signals, to the subscriber.
+func (r *room) deliverRun(p pending) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sub != nil {
-		r.sub.Deliver(msgs)
+	if r.sub == nil {
+		return
+	}
+	if len(p.msgs) > 0 {
+		r.sub.Deliver(p.msgs)
+	}
+	for _, s := range p.sigs {
+		r.sub.DeliverSignal(s)
 	}
 }
 

@@ -12,46 +12,8 @@ import (
 // that Redis does not take at the first attempt is dropped, never sent
 // late. It does not keep sigs: the caller may reuse the slice.
 func (b *Broker) PublishSignals(ctx context.Context, sigs []hanashi.Signal) error {
-	if len(sigs) == 0 {
-		return nil
-	}
-	sigs = slices.Clone(sigs)
-	runs := make([]pending, 0, 1)
-	for i := 0; i < len(sigs); {
-		j := i + 1
-		for j < len(sigs) && sigs[j].Room == sigs[i].Room {
-			j++
-		}
-		runs = append(runs, pending{room: sigs[i].Room, sigs: sigs[i:j:j]})
-		i = j
-	}
-	b.mu.RLock()
-	if b.closed {
-		b.mu.RUnlock()
-		return errClosed
-	}
-	local := make([]*room, len(runs))
-	for i, run := range runs {
-		local[i] = b.rooms[run.room]
-	}
-	b.mu.RUnlock()
-	for i, r := range local {
-		if r != nil {
-			r.deliverSignals(runs[i].sigs)
-		}
-	}
-	b.pub.add(b.log, runs)
-	return nil
-}
-
-func (r *room) deliverSignals(sigs []hanashi.Signal) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sub != nil {
-		for _, s := range sigs {
-			r.sub.DeliverSignal(s)
-		}
-	}
+	return b.publishRuns(runsOf(slices.Clone(sigs), func(s hanashi.Signal) hanashi.RoomID { return s.Room },
+		func(room hanashi.RoomID, run []hanashi.Signal) pending { return pending{room: room, sigs: run} }))
 }
 
 // deliverWire hands a payload's messages to the subscriber, and the
