@@ -95,7 +95,12 @@ func BenchmarkFlush(b *testing.B) {
 func TestFlushStalls(t *testing.T) {
 	h := hub.New(hub.Config{QueueBytes: 16 << 20})
 	defer h.Close(context.Background())
-	l := New(Config{WriteTimeout: 10 * time.Second})
+	// Generous bounds: with 10 s, one loaded -race run of the whole suite
+	// found the far end without a byte for 10 s after 1.5 MB (not seen in
+	// 130 runs since, alone or with both cores busy); the 4 MB take well
+	// under a second alone. A failure at 30 s is no slowness: look for a
+	// lost wake-up of the flusher after finishWrite.
+	l := New(Config{WriteTimeout: 30 * time.Second})
 	done := make(chan struct{})
 	defer close(done)
 	f := newFlusher(time.Millisecond, done)
@@ -136,7 +141,7 @@ func TestFlushStalls(t *testing.T) {
 		b[0], b[1] = byte(i>>8), byte(i)
 		c.client.Push(b)
 	}
-	far.SetReadDeadline(time.Now().Add(10 * time.Second))
+	far.SetReadDeadline(time.Now().Add(30 * time.Second))
 	buf := make([]byte, size)
 	for i := range frames + 10 {
 		if _, err := io.ReadFull(far, buf); err != nil {
