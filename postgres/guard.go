@@ -49,9 +49,10 @@ const (
 	// lockTimeout, 1 s, fails a statement that has waited that long for a
 	// lock. The store holds each lock for one short transaction, a few
 	// milliseconds even when many batches queue on a room, so a wait that
-	// long means the holder is stuck. Post then ends stuck sessions and
-	// runs its batch again; other calls fail with the error rather than
-	// hang. It is well below a node's commit timeout (5 s by default), so
+	// long means the holder is stuck. Post, and every transaction of the
+	// store that takes locks, then ends stuck sessions and runs again (see
+	// again); a lone statement fails with the error rather than hang. It
+	// is well below a node's commit timeout (5 s by default), so
 	// that a batch blocked by a stuck session has the time to end it and
 	// commit before its senders are told to resend.
 	lockTimeout = time.Second
@@ -276,6 +277,23 @@ func (db *DB) reapStuck(ctx context.Context) error {
 		return fmt.Errorf("end stuck sessions: %w", err)
 	}
 	return nil
+}
+
+// again reports whether a transaction that failed with err may simply run
+// again: it lost a race with another (see retryable), or it gave up
+// waiting for a lock, which a session stuck on its client may hold: those
+// are ended first (reapStuck). Every transaction of the store that takes
+// locks (Post, inTx, revokeNow) runs again through it, so that no stuck
+// session holds up sign-ins, claims or revocations either. A failure to
+// reap is added to err.
+func (db *DB) again(ctx context.Context, err error) (bool, error) {
+	if !lockTimedOut(err) {
+		return retryable(err), err
+	}
+	if rerr := db.reapStuck(ctx); rerr != nil {
+		return false, fmt.Errorf("%w; %w", err, rerr)
+	}
+	return true, err
 }
 
 // lockTimedOut reports whether err is a statement that gave up waiting for

@@ -212,6 +212,31 @@ func TestPostEndsStuckSession(t *testing.T) {
 	}
 }
 
+// TestTransactionEndsStuckSession checks that a transaction other than
+// Post that needs a lock a stuck session holds (a room made inside the
+// room of a stuck batch, which locks the parent as Post does) ends the
+// session too, and goes through.
+func TestTransactionEndsStuckSession(t *testing.T) {
+	url := testpeer.PostgresDB(t)
+	watch := connect(t, url)
+	db := openDB(t, url)
+	u, r := userAndRoom(t, db)
+	pid := stuckBatch(t, url, r.ID, watch)
+	start := time.Now()
+	child, err := db.CreateRoom(t.Context(), hanashi.NewRoom{Name: "inside", Creator: u.ID, Parent: r.ID})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("CreateRoom inside the room of the stuck batch: %v (after %v)", err, took)
+	}
+	if child.Parent != r.ID || child.ParentSeq != 1 {
+		t.Errorf("CreateRoom = %+v, want a room inside %d linked at seq 1", child, r.ID)
+	}
+	if limit := lockTimeout + 3*time.Second; took > limit {
+		t.Errorf("CreateRoom took %v, want at most %v", took, limit)
+	}
+	gone(t, watch, pid, 2*time.Second)
+}
+
 // TestPostCanceledWhileWaiting checks that a batch waiting for a room
 // locked by a stuck session returns as soon as its ctx ends, and that its
 // own backend stops waiting too.

@@ -76,12 +76,8 @@ func (db *DB) Post(ctx context.Context, posts []hanashi.Post) ([]hanashi.PostRes
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		if lockTimedOut(err) {
-			if rerr := db.reapStuck(ctx); rerr != nil {
-				err = fmt.Errorf("%w; %w", err, rerr)
-				break
-			}
-		} else if !retryable(err) {
+		var again bool
+		if again, err = db.again(ctx, err); !again {
 			break
 		}
 	}

@@ -58,7 +58,11 @@ func (db *DB) revokeNow(ctx context.Context, where string, arg any) error {
 	for range txAttempts {
 		b := &pgx.Batch{}
 		db.queueRevoke(b, where, arg)
-		if err = db.pool.SendBatch(ctx, b).Close(); err == nil || !retryable(err) || ctx.Err() != nil {
+		if err = db.pool.SendBatch(ctx, b).Close(); err == nil || ctx.Err() != nil {
+			break
+		}
+		var again bool
+		if again, err = db.again(ctx, err); !again {
 			break
 		}
 	}
@@ -106,7 +110,14 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for range txAttempts {
 		err = pgx.BeginFunc(ctx, db.pool, fn)
-		if err == nil || !(errors.Is(err, errRaced) || retryable(err)) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		if errors.Is(err, errRaced) {
+			continue
+		}
+		var again bool
+		if again, err = db.again(ctx, err); !again {
 			break
 		}
 	}
