@@ -81,10 +81,20 @@ type errorFrame struct {
 
 // frame encodes v as a complete text frame, ready to be queued.
 func frame(v any) []byte {
+	return textFrame(frameText(v))
+}
+
+// frameText encodes v as the content of a frame, for the hub to route
+// (hub.ToUsers, hub.ToRoom) and wrap with Encoder.Frame.
+func frameText(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only our own frame types are encoded
 	}
+	return b
+}
+
+func textFrame(b []byte) []byte {
 	return websocket.AppendFrame(make([]byte, 0, len(b)+10), websocket.OpText, b)
 }
 
