@@ -71,3 +71,38 @@ func TestToRoomAcrossNodes(t *testing.T) {
 	expect(t, alice)
 	expect(t, bob)
 }
+
+// Revoke ends a user's subscriptions to a room on every node, then tells
+// every connection of the user.
+func TestRevokeAcrossNodes(t *testing.T) {
+	f := newSigFixture(t, "alice", "bob")
+	var b bus
+	h1, h2 := f.hub(t, b.broker()), f.hub(t, b.broker())
+	room := f.room.ID
+	a1, bob := f.client(t, h1, "alice"), f.client(t, h1, "bob")
+	a2 := f.client(t, h2, "alice")
+	idle := h2.NewClient(nil) // alice, subscribed to nothing
+	t.Cleanup(func() { idle.Close(nil) })
+	idle.SetUser(f.users["alice"].ID)
+	expect(t, bob, fmt.Sprintf("p %d alice online", room))
+	expect(t, a1, fmt.Sprintf("p %d bob online", room))
+	expect(t, a2, fmt.Sprintf("p %d bob online", room)) // node 1's answer to the probe
+	waitNodeSubscribed(t, h2)
+
+	h1.Revoke(f.users["alice"].ID, room, []byte("unsubscribed"), []byte("gone"))
+	expect(t, a1, "unsubscribed", "gone")
+	expect(t, a2, "unsubscribed", "gone")
+	expect(t, idle, "gone")
+	for _, c := range []*Client{a1, a2} {
+		if c.Subscribed(room) {
+			t.Errorf("a connection of alice is still subscribed")
+		}
+	}
+	if !bob.Subscribed(room) {
+		t.Errorf("bob's subscription ended too")
+	}
+	f.post(t, h1, "bob", "c1")
+	expect(t, bob, fmt.Sprintf("p %d alice offline", room), fmt.Sprintf("m %d 1", room))
+	expect(t, a1)
+	expect(t, a2)
+}

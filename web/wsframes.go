@@ -71,6 +71,26 @@ type roomFrame struct {
 	Seq  *int64         `json:"seq,omitempty"`
 }
 
+// The frames of the user's stream (stream.go); room_gone is a roomFrame.
+type (
+	// roomStreamFrame is a room as GET /api/v1/rooms/{id} shows it to the
+	// user who gets the frame.
+	roomStreamFrame struct {
+		Type string       `json:"type"` // "room"
+		Room hanashi.Room `json:"room"`
+	}
+	profileFrame struct {
+		Type string         `json:"type"` // "profile"
+		User hanashi.Author `json:"user"`
+	}
+	memberFrame struct {
+		Type   string         `json:"type"` // "member"
+		Room   hanashi.RoomID `json:"room"`
+		User   hanashi.Author `json:"user"`
+		Member bool           `json:"member"`
+	}
+)
+
 type errorFrame struct {
 	Type     string         `json:"type"`
 	Code     string         `json:"code"`
