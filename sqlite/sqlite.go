@@ -173,7 +173,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: read schema version: %w", err)
 		}
 		if version > len(names) {
-			return fmt.Errorf("migrate: schema version %d is newer than this build's %d; refusing to use the database", version, len(names))
+			return schemaTooNew(version, len(names))
 		}
 		for i := version; i < len(names); i++ {
 			script, err := migrations.ReadFile(names[i])
@@ -190,6 +190,13 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// schemaTooNew is the error of a database whose schema version, the
+// number of its newest migration, is one this build does not know: a newer
+// hanashi migrated it, and this one must not guess at its tables.
+func schemaTooNew(version, known int) error {
+	return fmt.Errorf("database schema version %d is newer than this hanashi understands (%d): upgrade hanashi", version, known)
 }
 
 // inWriteTx runs fn in a transaction on the writer connection and commits it
