@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hanashi-chat/hanashi/internal/durable"
 )
 
 // Backup writes a consistent copy of the database file at path to the new
@@ -62,13 +64,7 @@ func Backup(ctx context.Context, path, out string) error {
 	if err := Check(ctx, tmp); err != nil {
 		return fmt.Errorf("sqlite: backup %s: the copy: %w", src, err)
 	}
-	if err := syncFile(tmp); err != nil {
-		return fmt.Errorf("sqlite: backup: %w", err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("sqlite: backup: %w", err)
-	}
-	if err := syncFile(filepath.Dir(dst)); err != nil {
+	if err := durable.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	return nil
@@ -102,11 +98,8 @@ func Restore(ctx context.Context, in, path string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("sqlite: restore: %w", err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := durable.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("sqlite: restore: %w", err)
-	}
-	if err := syncFile(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("sqlite: restore: %w", err)
 	}
 	// Open migrates, and refuses a backup of a newer build's schema.
@@ -178,8 +171,7 @@ func readOnlyDSN(abs string) string {
 	return u.String()
 }
 
-// copyFile copies the file src to the new file dst, private to the user,
-// and syncs it.
+// copyFile copies the file src to the new file dst, private to the user.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -194,20 +186,5 @@ func copyFile(src, dst string) error {
 		out.Close()
 		return err
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
 	return out.Close()
-}
-
-// syncFile flushes the file or directory at path to disk: a renamed file
-// survives a crash only once its directory is synced.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
