@@ -14,7 +14,7 @@ import (
 // config is everything run needs to know, from flags and HANASHI_*
 // environment variables (flags win).
 type config struct {
-	Command     string // "" to serve, or "migrate"
+	Command     string // "" to serve, or one of commands
 	Addr        string
 	DataDir     string
 	DatabaseURL string // postgres://...; empty for SQLite in DataDir
@@ -32,6 +32,11 @@ type config struct {
 	CPUProfile  string // file to write a CPU profile to, for performance work
 	MetricsAddr string // a listener of its own for /metrics; "" serves it on Addr
 
+	// Backups (backup.go): the file "backup" writes and "restore" reads,
+	// and the directory of pg_dump and pg_restore ("" for PATH's).
+	Output, Input string
+	PGBin         string
+
 	// TLS and the network in front (tls.go, docs/operations.md).
 	TLSCert, TLSKey string   // PEM files: serve HTTPS
 	ACMEHosts       []string // or get certificates for these by ACME
@@ -48,6 +53,25 @@ type config struct {
 	// Addr (defaultBaseURL); run makes it again from the address the
 	// listener got, whose port is the real one when Addr's is 0.
 	BaseURLDefault bool
+}
+
+// commands are the first arguments that make hanashi do something other
+// than serve, for parseConfig and the usage.
+var commands = []struct{ name, args, what string }{
+	{"migrate", "[flags]", "bring the database schema up to date and exit"},
+	{"backup", "-o FILE [flags]", "write a consistent backup of the database, while servers run"},
+	{"restore", "-i FILE [flags]", "restore a backup into an empty data directory or database"},
+	{"help", "", "print this help"},
+}
+
+// isCommand reports whether arg names one of commands.
+func isCommand(arg string) bool {
+	for _, c := range commands {
+		if c.name == arg {
+			return true
+		}
+	}
+	return false
 }
 
 // parseConfig reads the configuration from args (args[0] is the program's
@@ -109,27 +133,47 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", commitTimeout, "how long a send may wait for its commit before it fails with \"unavailable\", for its client to send it again, on another node if need be (HANASHI_COMMIT_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
+	fs.StringVar(&cfg.Output, "o", "", "backup: the file to write the backup to; it must not exist")
+	fs.StringVar(&cfg.Input, "i", "", "restore: the backup file to restore")
+	fs.StringVar(&cfg.PGBin, "pg-bin", env("PG_BIN", ""), "backup and restore with -database: the directory of pg_dump and pg_restore, of the server's major version or later (HANASHI_PG_BIN; default: PATH's)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hanashi [flags]          serve\n"+
-			"       hanashi migrate [flags]  bring the database schema up to date and exit\n\n"+
-			"Hanashi is a self-hosted chat server. Flags:\n")
+		fmt.Fprintf(stderr, "Usage: hanashi %-24s serve\n", "[flags]")
+		for _, c := range commands {
+			fmt.Fprintf(stderr, "       hanashi %-24s %s\n", strings.TrimSpace(c.name+" "+c.args), c.what)
+		}
+		fmt.Fprintf(stderr, "\nHanashi is a self-hosted chat server. Flags:\n")
 		fs.PrintDefaults()
 	}
+	// The command comes first, or after the flags; flags on both sides of
+	// it count.
 	args = args[1:]
-	if len(args) > 0 && args[0] == "migrate" {
-		cfg.Command, args = "migrate", args[1:]
+	if len(args) > 0 && isCommand(args[0]) {
+		cfg.Command, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	if cfg.Command == "" && fs.Arg(0) == "migrate" {
-		cfg.Command = "migrate"
+	if cfg.Command == "" && isCommand(fs.Arg(0)) {
+		cfg.Command = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return cfg, err
 		}
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case cfg.Command == "help":
+		fs.Usage()
+		return cfg, flag.ErrHelp
+	case cfg.Command == "backup" && cfg.Output == "":
+		return cfg, fmt.Errorf("backup needs -o FILE, the new file to write the backup to")
+	case cfg.Command == "restore" && cfg.Input == "":
+		return cfg, fmt.Errorf("restore needs -i FILE, the backup to restore")
+	case cfg.Command != "backup" && cfg.Output != "":
+		return cfg, fmt.Errorf("-o goes with backup")
+	case cfg.Command != "restore" && cfg.Input != "":
+		return cfg, fmt.Errorf("-i goes with restore")
 	}
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
 		return cfg, fmt.Errorf("-database must be a postgres:// URL")

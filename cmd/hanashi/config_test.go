@@ -197,6 +197,34 @@ func TestConfigMigrate(t *testing.T) {
 	}
 }
 
+// TestConfigBackupRestore checks the commands of backups and their flags,
+// before or after the command.
+func TestConfigBackupRestore(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want config
+	}{
+		{args: []string{"backup", "-o", "b.db"}, want: config{Command: "backup", Output: "b.db", DataDir: "hanashi-data"}},
+		{args: []string{"-data", "/srv/d", "backup", "-o", "b.db"}, want: config{Command: "backup", Output: "b.db", DataDir: "/srv/d"}},
+		{args: []string{"-o", "b.dump", "-database", "postgres://h/db", "backup", "-pg-bin", "/usr/lib/postgresql/17/bin"},
+			want: config{Command: "backup", Output: "b.dump", DataDir: "hanashi-data", DatabaseURL: "postgres://h/db", PGBin: "/usr/lib/postgresql/17/bin"}},
+		{args: []string{"restore", "-i", "b.db", "-data", "/srv/new"}, want: config{Command: "restore", Input: "b.db", DataDir: "/srv/new"}},
+		{args: []string{"restore", "-i", "b.dump"}, env: map[string]string{"HANASHI_DATABASE_URL": "postgres://h/db", "HANASHI_PG_BIN": "/opt/pg"},
+			want: config{Command: "restore", Input: "b.dump", DataDir: "hanashi-data", DatabaseURL: "postgres://h/db", PGBin: "/opt/pg"}},
+	} {
+		cfg, _, err := parse(tt.args, tt.env)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		got := config{Command: cfg.Command, Output: cfg.Output, Input: cfg.Input, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, PGBin: cfg.PGBin}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q with %v:\n got %+v\nwant %+v", tt.args, tt.env, got, tt.want)
+		}
+	}
+}
+
 // TestConfigErrors checks that settings which cannot work are refused
 // with an error that names them.
 func TestConfigErrors(t *testing.T) {
@@ -243,6 +271,13 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"migrate", "-nope"}, want: "flag provided but not defined: -nope"},
 		{args: []string{"migrate", "-data", "d", "-nope"}, want: "flag provided but not defined: -nope"},
 		{args: []string{"-data", "d", "migrate", "-nope"}, want: "flag provided but not defined: -nope"},
+		// Backups.
+		{args: []string{"backup"}, want: "backup needs -o FILE"},
+		{args: []string{"restore", "-data", "d"}, want: "restore needs -i FILE"},
+		{args: []string{"-o", "b.db"}, want: "-o goes with backup"},
+		{args: []string{"restore", "-i", "b.db", "-o", "c.db"}, want: "-o goes with backup"},
+		{args: []string{"migrate", "-i", "b.db"}, want: "-i goes with restore"},
+		{args: []string{"backup", "restore", "-o", "b.db"}, want: `unexpected argument "restore"`},
 	} {
 		_, _, err := parse(tt.args, tt.env)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -251,15 +286,15 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestConfigHelp checks that -h prints the usage, both commands and the
+// TestConfigHelp checks that -h and help print the usage, every command and the
 // flags with their variables, and is not an error run reports.
 func TestConfigHelp(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"migrate", "-h"}} {
+	for _, args := range [][]string{{"-h"}, {"migrate", "-h"}, {"help"}, {"backup", "-h"}} {
 		_, stderr, err := parse(args, nil)
 		if !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("%q: err %v, want flag.ErrHelp", args, err)
 		}
-		for _, want := range []string{"Usage: hanashi [flags]", "hanashi migrate [flags]", "-addr", "(HANASHI_ADDR)", "-drain-timeout"} {
+		for _, want := range []string{"Usage: hanashi [flags]", "hanashi migrate [flags]", "hanashi backup -o FILE [flags]", "hanashi restore -i FILE [flags]", "hanashi help", "-addr", "(HANASHI_ADDR)", "-drain-timeout", "(HANASHI_PG_BIN"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("%q: usage lacks %q:\n%s", args, want, stderr)
 			}

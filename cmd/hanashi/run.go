@@ -38,8 +38,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := newLogger(cfg, stderr)
 
-	if cfg.Command == "migrate" {
+	switch cfg.Command {
+	case "migrate":
 		return migrate(ctx, cfg, log)
+	case "backup":
+		return backup(ctx, cfg, log, stdout)
+	case "restore":
+		return restore(ctx, cfg, log, stdout)
 	}
 	if cfg.CPUProfile != "" {
 		stop, err := startCPUProfile(cfg.CPUProfile)
