@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,21 +75,15 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 	g := a.guest(t, "writer")
 	room := a.room(t, g, "backed-up", false)
 	acks := e2eStartAcks(a.ws(t, g), room.ID, 8)
-	stop := make(chan struct{})
+	sending, stop := context.WithCancel(t.Context())
+	defer stop()
 	var (
 		wg      sync.WaitGroup
 		sendErr error
 	)
 	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if sendErr = acks.send(fmt.Sprint("m-", i), fmt.Sprint("message ", i)); sendErr != nil {
-				return
-			}
+		for i := 0; sending.Err() == nil && sendErr == nil; i++ {
+			sendErr = acks.send(fmt.Sprint("m-", i), fmt.Sprint("message ", i))
 		}
 	})
 	acked := func() int {
@@ -107,7 +102,7 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 	// The stream goes on after the backup: those messages are not in it.
 	n := acked()
 	testutil.Eventually(t, e2eTimeout, "20 messages acknowledged after the backup", func() bool { return acked() >= n+20 })
-	close(stop)
+	stop()
 	wg.Wait()
 	if sendErr != nil {
 		t.Fatalf("sending: %v", sendErr)
