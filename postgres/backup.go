@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -27,11 +26,8 @@ import (
 // version or later. The dump goes to a file beside out and is renamed
 // into place once pg_dump has succeeded; out must not exist yet.
 func Backup(ctx context.Context, dbURL, pgBin, out string) error {
-	if _, err := os.Lstat(out); err == nil {
-		return fmt.Errorf("postgres: backup: %s exists; name a new file", out)
-	}
-	tmp := out + ".partial"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	tmp, err := durable.Partial(out)
+	if err != nil {
 		return fmt.Errorf("postgres: backup: %w", err)
 	}
 	defer os.Remove(tmp) // gone once renamed

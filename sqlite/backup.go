@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,13 +35,10 @@ func Backup(ctx context.Context, path, out string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("sqlite: backup: %s exists; name a new file", out)
-	}
-	tmp := dst + ".partial"
-	// A partial file of an interrupted backup is garbage; VACUUM INTO
-	// refuses to write over it.
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// (VACUUM INTO would refuse to write over the partial file of an
+	// interrupted backup: Partial removes it.)
+	tmp, err := durable.Partial(dst)
+	if err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	defer os.Remove(tmp) // gone once renamed

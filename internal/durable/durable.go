@@ -6,9 +6,26 @@
 package durable
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// Partial returns the name to write the new file out under until it is
+// complete, out + ".partial", for Rename to put in place. out must not
+// exist; a partial file that an interrupted attempt left is removed.
+func Partial(out string) (string, error) {
+	if _, err := os.Lstat(out); err == nil {
+		return "", fmt.Errorf("%s exists; name a new file", out)
+	}
+	tmp := out + ".partial"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return tmp, nil
+}
 
 // Rename syncs the file tmp, renames it to dst and syncs dst's directory.
 // tmp and dst must be in one file system, as files in one directory are.

@@ -27,3 +27,24 @@ func TestRename(t *testing.T) {
 		t.Errorf("Rename of a missing file succeeded")
 	}
 }
+
+func TestPartial(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "backup")
+	if err := os.WriteFile(out+".partial", []byte("left by a crash"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := durable.Partial(out)
+	if err != nil || tmp != out+".partial" {
+		t.Fatalf("Partial(%s) = %q, %v; want %s.partial", out, tmp, err, out)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("the old partial file is still there: %v", err)
+	}
+	if err := os.WriteFile(out, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := durable.Partial(out); err == nil {
+		t.Errorf("Partial of an existing file succeeded")
+	}
+}
