@@ -47,6 +47,7 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 		mu      sync.Mutex
 		written []hanashi.Message
 		werr    error
+		slowest time.Duration // the longest Post of the writer
 		stop    = make(chan struct{})
 		started = make(chan struct{})
 		wg      sync.WaitGroup
@@ -58,7 +59,9 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 				return
 			default:
 			}
+			start := time.Now()
 			res, err := s.Post(ctx, []hanashi.Post{{Room: f.room.ID, Author: f.carol.ID, ClientID: fmt.Sprint("w", i), Body: fmt.Sprint("during ", i)}})
+			took := time.Since(start)
 			if err == nil && res[0].Err != nil {
 				err = res[0].Err
 			}
@@ -67,6 +70,7 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 				werr = err
 			} else {
 				written = append(written, res[0].Message)
+				slowest = max(slowest, took)
 			}
 			n := len(written)
 			mu.Unlock()
@@ -100,7 +104,7 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 	if werr != nil {
 		t.Fatalf("the writer failed: %v", werr)
 	}
-	t.Logf("backup took %v, while the writer committed %d messages", took.Round(time.Millisecond), during)
+	t.Logf("backup took %v, while the writer committed %d messages; its slowest commit took %v", took.Round(time.Millisecond), during, slowest.Round(time.Millisecond))
 
 	r := restore()
 	var got []hanashi.Message // the room's whole stream, every kind of event
