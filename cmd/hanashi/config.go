@@ -38,6 +38,9 @@ type config struct {
 	ACMECache       string   // ACME account and certificates; default DATA/acme
 	HTTPAddr        string   // plain-HTTP listener redirecting to HTTPS; "" for none
 	TrustedProxies  []string // addresses and CIDRs whose X-Forwarded-* are believed
+	// TLSReloadInterval is how often TLSCert and TLSKey are checked for
+	// a change (certfiles.go).
+	TLSReloadInterval time.Duration
 	// The drain on SIGTERM: /readyz fails for DrainGrace before the
 	// listener closes, and the whole drain ends within DrainTimeout.
 	DrainGrace, DrainTimeout time.Duration
@@ -106,6 +109,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_COMMIT_TIMEOUT must be a duration such as 5s")
 	}
+	tlsReload, err := time.ParseDuration(env("TLS_RELOAD_INTERVAL", "5s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_TLS_RELOAD_INTERVAL must be a duration such as 5s")
+	}
+	fs.DurationVar(&cfg.TLSReloadInterval, "tls-reload-interval", tlsReload, "how often -tls-cert and -tls-key are checked for a change, to serve a renewed certificate without a restart; SIGHUP reloads them at once (HANASHI_TLS_RELOAD_INTERVAL)")
 	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", commitTimeout, "how long a send may wait for its commit before it fails with \"unavailable\", for its client to send it again, on another node if need be (HANASHI_COMMIT_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
@@ -150,6 +158,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-http-addr redirects to HTTPS: it needs -tls-cert or -acme-hosts")
 	case cfg.DrainGrace < 0 || cfg.DrainTimeout <= 0 || cfg.DrainGrace >= cfg.DrainTimeout:
 		return cfg, fmt.Errorf("-drain-grace (%v) must be at least 0 and shorter than -drain-timeout (%v)", cfg.DrainGrace, cfg.DrainTimeout)
+	case cfg.TLSReloadInterval <= 0:
+		return cfg, fmt.Errorf("-tls-reload-interval (%v) must be more than 0", cfg.TLSReloadInterval)
 	case cfg.CommitTimeout < time.Second:
 		// Below PostgreSQL's lock timeout (1s), a batch blocked by a dead
 		// node's session could never outlast it (docs/operations.md).
