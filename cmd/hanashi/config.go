@@ -96,7 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&acmeHosts, "acme-hosts", env("ACME_HOSTS", ""), "comma-separated host names to get certificates for by ACME, instead of -tls-cert (HANASHI_ACME_HOSTS)")
 	fs.StringVar(&cfg.ACMECache, "acme-cache", env("ACME_CACHE", ""), "directory keeping the ACME account and certificates (HANASHI_ACME_CACHE; default DATA/acme)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("HTTP_ADDR", ""), "plain-HTTP listen address, e.g. :80, that redirects to HTTPS and answers ACME challenges; needs TLS (HANASHI_HTTP_ADDR)")
-	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (HANASHI_TRUSTED_PROXIES)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose Forwarded and X-Forwarded-For, -Proto and -Host headers are believed (HANASHI_TRUSTED_PROXIES)")
 	grace, err := time.ParseDuration(env("DRAIN_GRACE", "5s"))
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_DRAIN_GRACE must be a duration such as 5s")
