@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,7 @@ type config struct {
 	Admins      []string
 	Node        string
 	Log         string // "text" or "json"
+	LogLevel    slog.Level
 	CPUProfile  string // file to write a CPU profile to, for performance work
 	MetricsAddr string // a listener of its own for /metrics; "" serves it on Addr
 
@@ -89,6 +91,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&admins, "admins", env("ADMINS", ""), "comma-separated e-mail addresses of administrators (HANASHI_ADMINS)")
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
+		return cfg, fmt.Errorf("HANASHI_LOG_LEVEL must be debug, info, warn or error")
+	}
+	fs.TextVar(&cfg.LogLevel, "log-level", level, "least level logged: debug, info, warn or error (HANASHI_LOG_LEVEL)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of a separate plain-HTTP listener for Prometheus's /metrics, e.g. 127.0.0.1:9090; without it /metrics is served on -addr (HANASHI_METRICS_ADDR)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate chain: serve HTTPS and HTTP/2 on -addr (HANASHI_TLS_CERT)")

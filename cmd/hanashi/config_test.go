@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -86,6 +87,8 @@ func TestConfigFlagsAndVariables(t *testing.T) {
 			wantFlag: []string{"a@example.com", "c@example.com"}, wantEnv: []string{"b@example.com"}},
 		{flag: "node", env: "HANASHI_NODE", flagVal: "node-a", envVal: "node-b",
 			get: func(c config) any { return c.Node }, wantFlag: "node-a", wantEnv: "node-b"},
+		{flag: "log-level", env: "HANASHI_LOG_LEVEL", flagVal: "debug", envVal: "WARN",
+			get: func(c config) any { return c.LogLevel }, wantFlag: slog.LevelDebug, wantEnv: slog.LevelWarn},
 		{flag: "log", env: "HANASHI_LOG", flagVal: "json", envVal: "text",
 			get: func(c config) any { return c.Log }, wantFlag: "json", wantEnv: "text"},
 		{flag: "cpuprofile", flagVal: "cpu.prof",
@@ -236,6 +239,8 @@ func TestConfigErrors(t *testing.T) {
 		{env: map[string]string{"HANASHI_COMMIT_TIMEOUT": "0s"}, want: "-commit-timeout (0s) must be at least 1s"},
 		// Other values.
 		{args: []string{"-log", "xml"}, want: `-log must be text or json, not "xml"`},
+		{args: []string{"-log-level", "loud"}, want: "-log-level"},
+		{env: map[string]string{"HANASHI_LOG_LEVEL": "loud"}, want: "HANASHI_LOG_LEVEL must be debug, info, warn or error"},
 		{env: map[string]string{"HANASHI_LOG": "JSON"}, want: `-log must be text or json, not "JSON"`},
 		{args: []string{"-database", "mysql://h/db"}, want: "-database must be a postgres:// URL"},
 		{env: map[string]string{"HANASHI_DATABASE_URL": "hanashi.db"}, want: "-database must be a postgres:// URL"},

@@ -82,9 +82,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 // newLogger writes cfg.Log's format to stderr, every record with the node
 // name.
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
 	if cfg.Log == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(stderr, opts)
 	}
 	// Records logged with a request's context carry its request_id.
 	return slog.New(web.LogHandler(handler)).With("node", cfg.Node)
