@@ -35,7 +35,7 @@ func fast(url, prefix string) redis.Config {
 }
 
 // open starts a broker that logs to the test and is closed at its end.
-func open(t *testing.T, cfg redis.Config) *redis.Broker {
+func open(t testing.TB, cfg redis.Config) *redis.Broker {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -53,7 +53,7 @@ func open(t *testing.T, cfg redis.Config) *redis.Broker {
 }
 
 // openReady is open, then waits until the broker is connected.
-func openReady(t *testing.T, cfg redis.Config) *redis.Broker {
+func openReady(t testing.TB, cfg redis.Config) *redis.Broker {
 	t.Helper()
 	b := open(t, cfg)
 	waitReady(t, b)
@@ -61,12 +61,12 @@ func openReady(t *testing.T, cfg redis.Config) *redis.Broker {
 }
 
 // poll waits up to 10s for cond.
-func poll(t *testing.T, what string, cond func() bool) {
+func poll(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
-func waitReady(t *testing.T, bs ...*redis.Broker) {
+func waitReady(t testing.TB, bs ...*redis.Broker) {
 	t.Helper()
 	for _, b := range bs {
 		poll(t, "broker ready", func() bool { return b.Ready() == nil })
@@ -114,7 +114,7 @@ func checkSeqs(t *testing.T, got []hanashi.Message, room hanashi.RoomID, want ..
 	}
 }
 
-func subscribe(t *testing.T, b *redis.Broker, room hanashi.RoomID, r hanashi.Subscriber) {
+func subscribe(t testing.TB, b *redis.Broker, room hanashi.RoomID, r hanashi.Subscriber) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
@@ -123,7 +123,7 @@ func subscribe(t *testing.T, b *redis.Broker, room hanashi.RoomID, r hanashi.Sub
 	}
 }
 
-func publish(t *testing.T, b *redis.Broker, ms []hanashi.Message) {
+func publish(t testing.TB, b *redis.Broker, ms []hanashi.Message) {
 	t.Helper()
 	if err := b.Publish(t.Context(), ms); err != nil {
 		t.Fatalf("Publish: %v", err)
