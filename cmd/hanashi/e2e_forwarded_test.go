@@ -20,6 +20,12 @@ import (
 // whatever a client writes in those headers itself to pass for another,
 // and the log names the client the limit stopped.
 func TestE2EForwardedClient(t *testing.T) {
+	// Linux routes all of 127.0.0.0/8 to loopback; other systems may not.
+	if ln, err := net.Listen("tcp", "127.0.0.3:0"); err != nil {
+		t.Skipf("SKIPPED: this test needs the loopback addresses 127.0.0.2 and 127.0.0.3: %v", err)
+	} else {
+		ln.Close()
+	}
 	for _, header := range []string{"Forwarded", "X-Forwarded-For"} {
 		t.Run(header, func(t *testing.T) {
 			srv, public := e2eBehindProxy(t, "/", "127.0.0.1", func(r *httputil.ProxyRequest) {
