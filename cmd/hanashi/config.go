@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,7 @@ type config struct {
 	Admins      []string
 	Node        string
 	Log         string // "text" or "json"
+	LogLevel    slog.Level
 	CPUProfile  string // file to write a CPU profile to, for performance work
 	MetricsAddr string // a listener of its own for /metrics; "" serves it on Addr
 
@@ -43,6 +45,9 @@ type config struct {
 	ACMECache       string   // ACME account and certificates; default DATA/acme
 	HTTPAddr        string   // plain-HTTP listener redirecting to HTTPS; "" for none
 	TrustedProxies  []string // addresses and CIDRs whose X-Forwarded-* are believed
+	// TLSReloadInterval is how often TLSCert and TLSKey are checked for
+	// a change (certfiles.go).
+	TLSReloadInterval time.Duration
 	// The drain on SIGTERM: /readyz fails for DrainGrace before the
 	// listener closes, and the whole drain ends within DrainTimeout.
 	DrainGrace, DrainTimeout time.Duration
@@ -110,6 +115,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&admins, "admins", env("ADMINS", ""), "comma-separated e-mail addresses of administrators (HANASHI_ADMINS)")
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
+		return cfg, fmt.Errorf("HANASHI_LOG_LEVEL must be debug, info, warn or error")
+	}
+	fs.TextVar(&cfg.LogLevel, "log-level", level, "least level logged: debug, info, warn or error (HANASHI_LOG_LEVEL)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of a separate plain-HTTP listener for Prometheus's /metrics, e.g. 127.0.0.1:9090; without it /metrics is served on -addr (HANASHI_METRICS_ADDR)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate chain: serve HTTPS and HTTP/2 on -addr (HANASHI_TLS_CERT)")
@@ -117,7 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&acmeHosts, "acme-hosts", env("ACME_HOSTS", ""), "comma-separated host names to get certificates for by ACME, instead of -tls-cert (HANASHI_ACME_HOSTS)")
 	fs.StringVar(&cfg.ACMECache, "acme-cache", env("ACME_CACHE", ""), "directory keeping the ACME account and certificates (HANASHI_ACME_CACHE; default DATA/acme)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("HTTP_ADDR", ""), "plain-HTTP listen address, e.g. :80, that redirects to HTTPS and answers ACME challenges; needs TLS (HANASHI_HTTP_ADDR)")
-	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (HANASHI_TRUSTED_PROXIES)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose Forwarded and X-Forwarded-For, -Proto and -Host headers are believed (HANASHI_TRUSTED_PROXIES)")
 	grace, err := time.ParseDuration(env("DRAIN_GRACE", "5s"))
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_DRAIN_GRACE must be a duration such as 5s")
@@ -130,6 +140,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_COMMIT_TIMEOUT must be a duration such as 5s")
 	}
+	tlsReload, err := time.ParseDuration(env("TLS_RELOAD_INTERVAL", "5s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_TLS_RELOAD_INTERVAL must be a duration such as 5s")
+	}
+	fs.DurationVar(&cfg.TLSReloadInterval, "tls-reload-interval", tlsReload, "how often -tls-cert and -tls-key are checked for a change, to serve a renewed certificate without a restart; SIGHUP reloads them at once (HANASHI_TLS_RELOAD_INTERVAL)")
 	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", commitTimeout, "how long a send may wait for its commit before it fails with \"unavailable\", for its client to send it again, on another node if need be (HANASHI_COMMIT_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
@@ -194,6 +209,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-http-addr redirects to HTTPS: it needs -tls-cert or -acme-hosts")
 	case cfg.DrainGrace < 0 || cfg.DrainTimeout <= 0 || cfg.DrainGrace >= cfg.DrainTimeout:
 		return cfg, fmt.Errorf("-drain-grace (%v) must be at least 0 and shorter than -drain-timeout (%v)", cfg.DrainGrace, cfg.DrainTimeout)
+	case cfg.TLSReloadInterval <= 0:
+		return cfg, fmt.Errorf("-tls-reload-interval (%v) must be more than 0", cfg.TLSReloadInterval)
 	case cfg.CommitTimeout < time.Second:
 		// Below PostgreSQL's lock timeout (1s), a batch blocked by a dead
 		// node's session could never outlast it (docs/operations.md).

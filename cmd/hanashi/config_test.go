@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,6 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 		DrainTimeout:   30 * time.Second,
 		CommitTimeout:  5 * time.Second,
 	}
+	want.TLSReloadInterval = 5 * time.Second
 	cfg, _, err := parse(nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +87,8 @@ func TestConfigFlagsAndVariables(t *testing.T) {
 			wantFlag: []string{"a@example.com", "c@example.com"}, wantEnv: []string{"b@example.com"}},
 		{flag: "node", env: "HANASHI_NODE", flagVal: "node-a", envVal: "node-b",
 			get: func(c config) any { return c.Node }, wantFlag: "node-a", wantEnv: "node-b"},
+		{flag: "log-level", env: "HANASHI_LOG_LEVEL", flagVal: "debug", envVal: "WARN",
+			get: func(c config) any { return c.LogLevel }, wantFlag: slog.LevelDebug, wantEnv: slog.LevelWarn},
 		{flag: "log", env: "HANASHI_LOG", flagVal: "json", envVal: "text",
 			get: func(c config) any { return c.Log }, wantFlag: "json", wantEnv: "text"},
 		{flag: "cpuprofile", flagVal: "cpu.prof",
@@ -107,6 +111,8 @@ func TestConfigFlagsAndVariables(t *testing.T) {
 			wantFlag: []string{"10.0.0.0/8", "127.0.0.1"}, wantEnv: []string{"192.0.2.1"}},
 		{flag: "commit-timeout", env: "HANASHI_COMMIT_TIMEOUT", flagVal: "2s", envVal: "1500ms",
 			get: func(c config) any { return c.CommitTimeout }, wantFlag: 2 * time.Second, wantEnv: 1500 * time.Millisecond},
+		{flag: "tls-reload-interval", env: "HANASHI_TLS_RELOAD_INTERVAL", flagVal: "1m", envVal: "200ms",
+			get: func(c config) any { return c.TLSReloadInterval }, wantFlag: time.Minute, wantEnv: 200 * time.Millisecond},
 		{flag: "drain-grace", env: "HANASHI_DRAIN_GRACE", flagVal: "0s", envVal: "10s",
 			get: func(c config) any { return c.DrainGrace }, wantFlag: time.Duration(0), wantEnv: 10 * time.Second},
 		{flag: "drain-timeout", env: "HANASHI_DRAIN_TIMEOUT", flagVal: "1m", envVal: "45s",
@@ -256,9 +262,13 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-drain-grace", "-1s"}, want: "-drain-grace (-1s) must be at least 0"},
 		{args: []string{"-drain-grace", "0s", "-drain-timeout", "0s"}, want: "-drain-timeout (0s)"},
 		{args: []string{"-commit-timeout", "999ms"}, want: "-commit-timeout (999ms) must be at least 1s"},
+		{args: []string{"-tls-reload-interval", "0s"}, want: "-tls-reload-interval (0s) must be more than 0"},
+		{env: map[string]string{"HANASHI_TLS_RELOAD_INTERVAL": "often"}, want: "HANASHI_TLS_RELOAD_INTERVAL"},
 		{env: map[string]string{"HANASHI_COMMIT_TIMEOUT": "0s"}, want: "-commit-timeout (0s) must be at least 1s"},
 		// Other values.
 		{args: []string{"-log", "xml"}, want: `-log must be text or json, not "xml"`},
+		{args: []string{"-log-level", "loud"}, want: "-log-level"},
+		{env: map[string]string{"HANASHI_LOG_LEVEL": "loud"}, want: "HANASHI_LOG_LEVEL must be debug, info, warn or error"},
 		{env: map[string]string{"HANASHI_LOG": "JSON"}, want: `-log must be text or json, not "JSON"`},
 		{args: []string{"-database", "mysql://h/db"}, want: "-database must be a postgres:// URL"},
 		{env: map[string]string{"HANASHI_DATABASE_URL": "hanashi.db"}, want: "-database must be a postgres:// URL"},
