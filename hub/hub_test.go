@@ -42,6 +42,7 @@ func (s *countingStore) Post(ctx context.Context, posts []hanashi.Post) ([]hanas
 }
 
 type fixture struct {
+	path   string // the SQLite file of store
 	store  *countingStore
 	broker hanashi.Broker
 	hub    *hub.Hub
@@ -51,7 +52,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, broker hanashi.Broker, cfg hub.Config) *fixture {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func newFixture(t *testing.T, broker hanashi.Broker, cfg hub.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: store, broker: broker, hub: h, user: u, room: room}
+	return &fixture{path: path, store: store, broker: broker, hub: h, user: u, room: room}
 }
 
 func (f *fixture) post(t *testing.T, clientID string) hanashi.Message {

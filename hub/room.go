@@ -20,7 +20,9 @@ const (
 // room is one room's live stream on this node. It hands subscribers every
 // message exactly once and in seq order, whatever order (or loss) the broker
 // delivers in: duplicates are dropped, and a gap that the broker does not
-// fill within ReorderWait is read from the store.
+// fill within ReorderWait is read from the store. Only the store can tell
+// a gap from a jump in the numbering (after a restore): what it reads
+// there is delivered as it is.
 type room struct {
 	h       *Hub
 	id      hanashi.RoomID
@@ -159,6 +161,26 @@ func (r *room) accept(msgs []hanashi.Message) {
 	}
 }
 
+// acceptStored takes a page of the store's messages in seq order, read
+// after a seq at or below r.last. The store hands out no seq twice and
+// keeps every one it hands out, so the page's messages after r.last are
+// the next ones even where their numbering jumps, as it does once after a
+// restore (hanashi.RestoreSeqGap): they are delivered as they come, where
+// accept would wait forever for the seqs of the jump. r.mu must be held.
+func (r *room) acceptStored(msgs []hanashi.Message) {
+	for _, m := range msgs {
+		if m.Seq > r.last {
+			r.deliver(m)
+		}
+	}
+	for seq := range r.pending {
+		if seq <= r.last {
+			delete(r.pending, seq) // came through the page
+		}
+	}
+	r.accept(nil) // what waited for the page's messages
+}
+
 // deliver hands the next message to every subscriber, encoded once: it
 // appends the frame to the log and wakes the subscriptions that wait for
 // it; the others read it when their writers next take what they have.
@@ -256,7 +278,7 @@ func (r *room) fill() {
 			break
 		}
 		r.mu.Lock()
-		r.accept(msgs)
+		r.acceptStored(msgs)
 		after = r.last
 		r.mu.Unlock()
 		if len(msgs) < fillPage {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/durable"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,7 +51,8 @@ func Backup(ctx context.Context, dbURL, pgBin, out string) error {
 // --format=custom), into the database at dbURL, which must be empty, with
 // pg_restore in one transaction: it succeeds whole or leaves the database
 // empty. Ownership and privileges are not restored: the tables belong to
-// the role of dbURL, the one the nodes connect as. Restore then brings the
+// the role of dbURL, the one the nodes connect as. Restore then advances
+// every room's sequence counter by hanashi.RestoreSeqGap and brings the
 // schema up to date, and refuses a backup of a newer build's schema.
 func Restore(ctx context.Context, dbURL, pgBin, in string) error {
 	if _, err := os.Stat(in); err != nil {
@@ -62,15 +64,49 @@ func Restore(ctx context.Context, dbURL, pgBin, in string) error {
 	if err := pgTool(ctx, pgBin, dbURL, "pg_restore", "--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges", in); err != nil {
 		return fmt.Errorf("postgres: restore: %w", err)
 	}
+	// pg_restore's transaction cannot take this statement too: a restore
+	// that fails after pg_restore leaves a database whose numbering may
+	// reuse seqs, to be dropped and restored again, never served.
+	if err := advanceSeqs(ctx, dbURL); err != nil {
+		return fmt.Errorf("postgres: restore: %w", err)
+	}
 	if err := Migrate(ctx, dbURL); err != nil {
 		return err
 	}
 	return nil
 }
 
+// advanceSeqs advances every room's sequence counter in the database at
+// dbURL by hanashi.RestoreSeqGap.
+func advanceSeqs(ctx context.Context, dbURL string) error {
+	return withConn(ctx, dbURL, func(conn *pgx.Conn, db string) error {
+		if _, err := conn.Exec(ctx, `UPDATE rooms SET last_seq = last_seq + $1`, int64(hanashi.RestoreSeqGap)); err != nil {
+			return fmt.Errorf("%s: advance the rooms' seqs: %w", db, err)
+		}
+		return nil
+	})
+}
+
 // mustBeEmpty returns an error unless the database at dbURL has no
 // relations (tables, sequences, views) outside PostgreSQL's own schemas.
 func mustBeEmpty(ctx context.Context, dbURL string) error {
+	return withConn(ctx, dbURL, func(conn *pgx.Conn, db string) error {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'`).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", db, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("database %s is not empty (%d tables, indexes or sequences): restore needs an empty database, such as one made by createdb", db, n)
+		}
+		return nil
+	})
+}
+
+// withConn calls fn with one connection to the database at dbURL (whose
+// pool settings it ignores) and the database's name for messages.
+func withConn(ctx context.Context, dbURL string, fn func(conn *pgx.Conn, db string) error) error {
 	poolCfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return err
@@ -81,16 +117,7 @@ func mustBeEmpty(ctx context.Context, dbURL string) error {
 		return fmt.Errorf("%s: %w", name(cfg), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'`).Scan(&n)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name(cfg), err)
-	}
-	if n > 0 {
-		return fmt.Errorf("database %s is not empty (%d tables, indexes or sequences): restore needs an empty database, such as one made by createdb", name(cfg), n)
-	}
-	return nil
+	return fn(conn, name(cfg))
 }
 
 // pgTool runs the PostgreSQL client program tool (pg_dump, pg_restore),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/durable"
 )
 
@@ -67,7 +68,8 @@ func Backup(ctx context.Context, path, out string) error {
 
 // Restore makes the database file at path from the backup file in (one
 // that Backup wrote, or any copy of a database of this store), checking
-// the backup first, and brings its schema up to date. There must be no
+// the backup first, brings its schema up to date and advances every
+// room's sequence counter by hanashi.RestoreSeqGap. There must be no
 // file at path: Restore never writes over a database.
 func Restore(ctx context.Context, in, path string) error {
 	dst, err := filepath.Abs(path)
@@ -93,14 +95,35 @@ func Restore(ctx context.Context, in, path string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("sqlite: restore: %w", err)
 	}
+	// The copy is migrated and its counters advanced before it takes the
+	// database's name, so that no server ever opens a restored database
+	// whose numbering could reuse a seq.
+	if err := prepareRestored(ctx, tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("sqlite: restore: %w", err)
+	}
 	if err := durable.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("sqlite: restore: %w", err)
 	}
-	// Open migrates, and refuses a backup of a newer build's schema.
-	db, err := Open(ctx, dst)
+	return nil
+}
+
+// prepareRestored brings the schema of the restored copy at path up to
+// date (Open migrates, and refuses a backup of a newer build's schema),
+// then advances every room's sequence counter by hanashi.RestoreSeqGap.
+func prepareRestored(ctx context.Context, path string) error {
+	db, err := Open(ctx, path)
 	if err != nil {
-		return fmt.Errorf("sqlite: restore: %w", err)
+		return err
+	}
+	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE rooms SET last_seq = last_seq + ?`, int64(hanashi.RestoreSeqGap))
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("advance the rooms' seqs: %w", err)
 	}
 	return db.Close()
 }

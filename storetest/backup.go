@@ -21,8 +21,9 @@ import (
 // message committed before backup was called must be there, as it was;
 // a resend of any of them must find it (the client ids that make sends
 // idempotent are kept), and a new message must get the seq after the
-// highest in the backup (the rooms' counters are kept with their
-// messages, never behind them), as must sessions.
+// highest in the backup plus hanashi.RestoreSeqGap (restore advances
+// every room's counter, so that no seq handed out after the backup is
+// handed out again), and sessions must be kept.
 func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore func() hanashi.Store) {
 	ctx := t.Context()
 	f := newChat(t, s)
@@ -35,8 +36,9 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 	if err := s.CreateSession(ctx, session); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
-	const first = 20             // messages before the writer starts
-	var before []hanashi.Message // committed before the backup began
+	empty := newRoom(t, s, f.alice.ID, "empty", false) // no message ever
+	const first = 20                                   // messages before the writer starts
+	var before []hanashi.Message                       // committed before the backup began
 	for i := range first {
 		before = append(before, f.post(t, hanashi.Post{Author: f.bob.ID, Body: fmt.Sprint("before ", i)}))
 	}
@@ -131,8 +133,13 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 			t.Errorf("restored seq %d: %+v, want the message committed before the backup, %+v", m.Seq, g, m)
 		}
 	}
-	if seq, err := r.LastSeq(ctx, f.room.ID); err != nil || seq != last {
-		t.Errorf("restored LastSeq = %d, %v; want %d, the last seq in the backup", seq, err, last)
+	// The counter jumps: seqs after the backup's end may have been seen.
+	next := last + hanashi.RestoreSeqGap
+	if seq, err := r.LastSeq(ctx, f.room.ID); err != nil || seq != next {
+		t.Errorf("restored LastSeq = %d, %v; want %d, the last seq in the backup + RestoreSeqGap", seq, err, next)
+	}
+	if seq, err := r.LastSeq(ctx, empty.ID); err != nil || seq != hanashi.RestoreSeqGap {
+		t.Errorf("restored LastSeq of an empty room = %d, %v; want RestoreSeqGap", seq, err)
 	}
 
 	// Resends of messages in the backup find them.
@@ -142,9 +149,17 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 			t.Errorf("resend of %q after the restore = %+v, want the stored message (id %s, seq %d), not created", m.ClientID, res, m.ID, m.Seq)
 		}
 	}
-	// A new message takes the next seq.
-	if m := mustPost(t, r, hanashi.Post{Room: f.room.ID, Author: f.alice.ID, ClientID: "after", Body: "after"}); m.Seq != last+1 {
-		t.Errorf("first message after the restore has seq %d, want %d", m.Seq, last+1)
+	// A new message takes the seq after the jump; a reader whose cursor
+	// is anywhere in the jump gets it, and only it.
+	m := mustPost(t, r, hanashi.Post{Room: f.room.ID, Author: f.alice.ID, ClientID: "after", Body: "after"})
+	if m.Seq != next+1 {
+		t.Errorf("first message after the restore has seq %d, want %d", m.Seq, next+1)
+	}
+	for _, cursor := range []int64{last, last + 1, next} {
+		page, err := r.Messages(ctx, f.room.ID, hanashi.Page{After: cursor, Limit: 10})
+		if err != nil || len(page) != 1 || page[0].ID != m.ID {
+			t.Errorf("restored Messages after %d = %d messages, %v; want the one after the restore, seq %d", cursor, len(page), err, m.Seq)
+		}
 	}
 	if u, err := r.SessionUser(ctx, session.TokenHash); err != nil || u.ID != f.alice.ID {
 		t.Errorf("restored SessionUser = %+v, %v; want alice's session", u, err)

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
 	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
@@ -67,9 +69,10 @@ func e2eCommand(t *testing.T, db e2eBackupDB, args ...string) (string, error) {
 // backup" in the middle of the stream, restores the backup into to, which
 // is empty, and starts a server on it. There every message acknowledged
 // before the backup began must be, with its seq; a resend of one of them
-// must be acknowledged as that message, not stored again; and a new
-// message must get a seq after every seq in the backup, so that no seq a
-// client saw before the backup names another message.
+// must be acknowledged as that message, not stored again; and new
+// messages must get seqs after every seq a client saw, those acknowledged
+// after the backup (lost with the restore) included: a client resuming
+// from its cursor, past the restored end, gets every new message once.
 func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 	a := e2eStart(t, from.data, from.flags()...)
 	g := a.guest(t, "writer")
@@ -135,12 +138,56 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 		t.Fatalf("restored history ends at seq %d, before the %d messages acknowledged before the backup", last, len(before))
 	}
 
+	// The writer saw every seq it was acknowledged, those after the backup
+	// too, which the restore lost: its cursor is past the restored end.
+	_, all := acks.snapshot()
+	seen := make(map[int64]bool, len(all))
+	var cursor int64
+	for _, ack := range all {
+		seen[ack.Seq] = true
+		cursor = max(cursor, ack.Seq)
+	}
+	if cursor <= last {
+		t.Fatalf("the writer's cursor %d is not past the restored end %d: nothing acknowledged after the backup is lost", cursor, last)
+	}
+	// Readers resume from that cursor, and from the restored end.
+	resumed := map[int64]*e2eConn{}
+	for _, after := range []int64{cursor, last} {
+		c := b.ws(t, g)
+		if err := c.subscribeAfter(room.ID, after); err != nil {
+			t.Fatal(err)
+		}
+		if f := c.next(t); f.Type != "subscribed" || f.Seq != last+hanashi.RestoreSeqGap {
+			t.Fatalf("subscribing after %d: got %s, want subscribed at seq %d, the restored end + the jump", after, f, last+hanashi.RestoreSeqGap)
+		}
+		resumed[after] = c
+	}
+
 	conn := b.ws(t, g)
 	first := before["m-0"]
 	if f := conn.sendAck(t, room.ID, "m-0", "message 0"); f.Seq != first.Seq || f.ID != first.ID {
 		t.Errorf("resend of m-0 after the restore: %s; want the ack of the message in the backup, %s", f, first)
 	}
-	if f := conn.sendAck(t, room.ID, "after-restore", "hello again"); f.Seq != last+1 {
-		t.Errorf("first new message after the restore: %s; want seq %d, after every seq in the backup", f, last+1)
+	var fresh []e2eFrame
+	for i := range 5 {
+		f := conn.sendAck(t, room.ID, fmt.Sprint("after-restore-", i), "hello again")
+		if seen[f.Seq] || f.Seq <= cursor {
+			t.Errorf("new message after the restore: %s; a seq the writer saw, or before its cursor %d", f, cursor)
+		}
+		fresh = append(fresh, f)
+	}
+	if want := last + hanashi.RestoreSeqGap + 1; fresh[0].Seq != want {
+		t.Errorf("first new message after the restore: %s; want seq %d, the restored end + RestoreSeqGap + 1", fresh[0], want)
+	}
+	// Every new message reaches both readers once, in order, and nothing else.
+	for after, c := range resumed {
+		for _, ack := range fresh {
+			if f := c.next(t); f.Type != "message" || f.Seq != ack.Seq || f.ID != ack.ID {
+				t.Errorf("reader resumed after %d: got %s, want the new message %s", after, f, ack)
+			}
+		}
+		if f, err := c.read(200 * time.Millisecond); err == nil {
+			t.Errorf("reader resumed after %d: got %s after the new messages, want nothing", after, f)
+		}
 	}
 }
