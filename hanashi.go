@@ -65,6 +65,13 @@ type Author struct {
 	AvatarURL string `json:"avatar_url"`
 }
 
+// RoomListing is a room as an operator's listing shows it ("hanashi room
+// list"): any room, private ones too, with how many members it has.
+type RoomListing struct {
+	Room
+	Members int `json:"members"`
+}
+
 // Room is a place where messages are posted in order.
 type Room struct {
 	ID      RoomID `json:"id"`

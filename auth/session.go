@@ -139,11 +139,16 @@ func (a *Auth) DisableUser() http.Handler {
 	})
 }
 
-func (a *Auth) isAdmin(u hanashi.User) bool {
+func (a *Auth) isAdmin(u hanashi.User) bool { return IsAdmin(u, a.cfg.Admins) }
+
+// IsAdmin reports whether u is an administrator when admins are the
+// administrators' addresses (Config.Admins): a user, not a guest, whose
+// verified address is one of them.
+func IsAdmin(u hanashi.User, admins []string) bool {
 	if u.Email == "" || u.Guest {
 		return false
 	}
-	for _, admin := range a.cfg.Admins {
+	for _, admin := range admins {
 		if strings.EqualFold(admin, u.Email) {
 			return true
 		}

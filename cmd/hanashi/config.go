@@ -15,7 +15,8 @@ import (
 // config is everything run needs to know, from flags and HANASHI_*
 // environment variables (flags win).
 type config struct {
-	Command     string // "" to serve, or one of commands
+	Command     string   // "" to serve, or one of commands
+	Args        []string // the admin commands' arguments (admin.go), such as "list"
 	Addr        string
 	DataDir     string
 	DatabaseURL string // postgres://...; empty for SQLite in DataDir
@@ -66,6 +67,8 @@ var commands = []struct{ name, args, what string }{
 	{"migrate", "[flags]", "bring the database schema up to date and exit"},
 	{"backup", "-o FILE [flags]", "write a consistent backup of the database, while servers run"},
 	{"restore", "-i FILE [flags]", "restore a backup into an empty data directory or database"},
+	{"user", "VERB [ID|EMAIL] [flags]", "list; disable (signing out everywhere) or enable ID|EMAIL; admin ID|EMAIL"},
+	{"room", "list [flags]", "list the rooms: id, name, visibility, members, last seq"},
 	{"help", "", "print this help"},
 }
 
@@ -174,8 +177,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return cfg, err
 		}
 	}
+	// The admin commands' arguments may stand among the flags too.
+	for cfg.Command == "user" || cfg.Command == "room" {
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if !strings.HasPrefix(rest[0], "-") {
+			cfg.Args, rest = append(cfg.Args, rest[0]), rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil {
+			return cfg, err
+		}
+	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Command == "user" || cfg.Command == "room" {
+		if err := checkAdminArgs(cfg.Command, cfg.Args); err != nil {
+			return cfg, err
+		}
 	}
 	switch {
 	case cfg.Command == "help":

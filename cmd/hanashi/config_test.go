@@ -231,6 +231,31 @@ func TestConfigBackupRestore(t *testing.T) {
 	}
 }
 
+// TestConfigAdminCommands checks that the admin commands take their
+// arguments among the flags, before, between and after them.
+func TestConfigAdminCommands(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want config
+	}{
+		{args: []string{"user", "list"}, want: config{Command: "user", Args: []string{"list"}, DataDir: "hanashi-data"}},
+		{args: []string{"-data", "/srv/d", "user", "disable", "a@example.com"}, want: config{Command: "user", Args: []string{"disable", "a@example.com"}, DataDir: "/srv/d"}},
+		{args: []string{"user", "-data", "/srv/d", "enable", "u1"}, want: config{Command: "user", Args: []string{"enable", "u1"}, DataDir: "/srv/d"}},
+		{args: []string{"user", "disable", "u1", "-database", "postgres://h/db"}, want: config{Command: "user", Args: []string{"disable", "u1"}, DataDir: "hanashi-data", DatabaseURL: "postgres://h/db"}},
+		{args: []string{"room", "list", "-data", "/srv/d"}, want: config{Command: "room", Args: []string{"list"}, DataDir: "/srv/d"}},
+	} {
+		cfg, _, err := parse(tt.args, nil)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		got := config{Command: cfg.Command, Args: cfg.Args, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q:\n got %+v\nwant %+v", tt.args, got, tt.want)
+		}
+	}
+}
+
 // TestConfigErrors checks that settings which cannot work are refused
 // with an error that names them.
 func TestConfigErrors(t *testing.T) {
@@ -288,6 +313,12 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"restore", "-i", "b.db", "-o", "c.db"}, want: "-o goes with backup"},
 		{args: []string{"migrate", "-i", "b.db"}, want: "-i goes with restore"},
 		{args: []string{"backup", "restore", "-o", "b.db"}, want: `unexpected argument "restore"`},
+		// Admin commands.
+		{args: []string{"user"}, want: "user needs one of"},
+		{args: []string{"user", "list", "u1"}, want: "usage: hanashi user list"},
+		{args: []string{"room", "list", "-nope"}, want: "flag provided but not defined: -nope"},
+		{args: []string{"room", "archive", "3"}, want: "room archive: unknown"},
+		{args: []string{"migrate", "list"}, want: `unexpected argument "list"`},
 	} {
 		_, _, err := parse(tt.args, tt.env)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

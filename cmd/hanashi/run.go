@@ -45,6 +45,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return backup(ctx, cfg, log, stdout)
 	case "restore":
 		return restore(ctx, cfg, log, stdout)
+	case "user", "room":
+		return admin(ctx, cfg, log, stdout)
 	}
 	if cfg.CPUProfile != "" {
 		stop, err := startCPUProfile(cfg.CPUProfile)
