@@ -142,16 +142,18 @@ const (
 	UnreadWindow     = 10000 // newest seqs of a room that Unread counts in
 )
 
-// RestoreSeqGap is how far a restore advances every room's sequence
-// counter past the backup's. Messages committed after a backup began are
-// lost with the database the backup replaces, but clients may have seen
-// their seqs and hold cursors past the backup's end: numbering resumes
-// beyond anything a room can have handed out since the backup, so that no
-// seq a client saw names another message and no cursor skips a new one.
-// 2^32 is more than any room commits between two backups (136 years at
-// one message a second, 50 days at a thousand), and keeps seqs below
-// 2^53, where JavaScript's numbers are exact, for 2^21 restores.
-const RestoreSeqGap = 1 << 32
+// RestoreGap is how far a restore advances the counters whose numbers
+// clients hold: every room's sequence counter and the counter of room
+// ids. Messages and rooms made after a backup began are lost with the
+// database the backup replaces, but clients may have seen their numbers,
+// and hold cursors past the backup's end: numbering resumes beyond
+// anything handed out since the backup, so that no seq or room id a
+// client saw names another message or room, and no cursor skips a new
+// message. 2^32 is more than a room commits between two backups (136
+// years at one message a second, 50 days at a thousand), and keeps the
+// numbers below 2^53, where JavaScript's numbers are exact, for 2^21
+// restores.
+const RestoreGap = 1 << 32
 
 // roomMention is the key of @room.
 const roomMention = "room"

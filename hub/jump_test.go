@@ -12,7 +12,7 @@ import (
 )
 
 // jump advances the room's sequence counter in the fixture's SQLite file
-// by hanashi.RestoreSeqGap, as a restore does, behind the hub's back.
+// by hanashi.RestoreGap, as a restore does, behind the hub's back.
 func (f *fixture) jump(t *testing.T) {
 	t.Helper()
 	db, err := sql.Open("sqlite", f.path)
@@ -20,7 +20,7 @@ func (f *fixture) jump(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), `UPDATE rooms SET last_seq = last_seq + ? WHERE id = ?`, int64(hanashi.RestoreSeqGap), f.room.ID); err != nil {
+	if _, err := db.ExecContext(t.Context(), `UPDATE rooms SET last_seq = last_seq + ? WHERE id = ?`, int64(hanashi.RestoreGap), f.room.ID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -52,7 +52,7 @@ func TestNumberingJump(t *testing.T) {
 		f.post(t, fmt.Sprint("before-", i))
 	}
 	f.jump(t)
-	const gap = hanashi.RestoreSeqGap
+	const gap = hanashi.RestoreGap
 	for i := range 2 {
 		if m := f.post(t, fmt.Sprint("after-", i)); m.Seq != gap+4+int64(i) {
 			t.Fatalf("message %d after the jump has seq %d, want %d", i, m.Seq, gap+4+int64(i))
@@ -93,5 +93,5 @@ func TestNumberingJumpBeforeLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.post(t, "first")
-	checkSeqs(t, "a subscriber from 0", r, hanashi.RestoreSeqGap+1)
+	checkSeqs(t, "a subscriber from 0", r, hanashi.RestoreGap+1)
 }

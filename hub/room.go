@@ -165,7 +165,7 @@ func (r *room) accept(msgs []hanashi.Message) {
 // after a seq at or below r.last. The store hands out no seq twice and
 // keeps every one it hands out, so the page's messages after r.last are
 // the next ones even where their numbering jumps, as it does once after a
-// restore (hanashi.RestoreSeqGap): they are delivered as they come, where
+// restore (hanashi.RestoreGap): they are delivered as they come, where
 // accept would wait forever for the seqs of the jump. r.mu must be held.
 func (r *room) acceptStored(msgs []hanashi.Message) {
 	for _, m := range msgs {

@@ -52,7 +52,8 @@ func Backup(ctx context.Context, dbURL, pgBin, out string) error {
 // pg_restore in one transaction: it succeeds whole or leaves the database
 // empty. Ownership and privileges are not restored: the tables belong to
 // the role of dbURL, the one the nodes connect as. Restore then advances
-// every room's sequence counter by hanashi.RestoreSeqGap and brings the
+// every room's sequence counter and the next room id by
+// hanashi.RestoreGap and brings the
 // schema up to date, and refuses a backup of a newer build's schema.
 func Restore(ctx context.Context, dbURL, pgBin, in string) error {
 	if _, err := os.Stat(in); err != nil {
@@ -77,11 +78,17 @@ func Restore(ctx context.Context, dbURL, pgBin, in string) error {
 }
 
 // advanceSeqs advances every room's sequence counter in the database at
-// dbURL by hanashi.RestoreSeqGap.
+// dbURL, and the next room id, by hanashi.RestoreGap.
 func advanceSeqs(ctx context.Context, dbURL string) error {
 	return withConn(ctx, dbURL, func(conn *pgx.Conn, db string) error {
-		if _, err := conn.Exec(ctx, `UPDATE rooms SET last_seq = last_seq + $1`, int64(hanashi.RestoreSeqGap)); err != nil {
+		gap := int64(hanashi.RestoreGap)
+		if _, err := conn.Exec(ctx, `UPDATE rooms SET last_seq = last_seq + $1`, gap); err != nil {
 			return fmt.Errorf("%s: advance the rooms' seqs: %w", db, err)
+		}
+		// nextval is past every id handed out; the next one is a gap further.
+		_, err := conn.Exec(ctx, `SELECT setval(s, nextval(s) + $1) FROM pg_get_serial_sequence('rooms', 'id') AS s`, gap)
+		if err != nil {
+			return fmt.Errorf("%s: advance the room ids: %w", db, err)
 		}
 		return nil
 	})

@@ -69,7 +69,7 @@ func Backup(ctx context.Context, path, out string) error {
 // Restore makes the database file at path from the backup file in (one
 // that Backup wrote, or any copy of a database of this store), checking
 // the backup first, brings its schema up to date and advances every
-// room's sequence counter by hanashi.RestoreSeqGap. There must be no
+// room's sequence counter and the next room id by hanashi.RestoreGap. There must be no
 // file at path: Restore never writes over a database.
 func Restore(ctx context.Context, in, path string) error {
 	dst, err := filepath.Abs(path)
@@ -111,19 +111,33 @@ func Restore(ctx context.Context, in, path string) error {
 
 // prepareRestored brings the schema of the restored copy at path up to
 // date (Open migrates, and refuses a backup of a newer build's schema),
-// then advances every room's sequence counter by hanashi.RestoreSeqGap.
+// then advances every room's sequence counter, and the next room id, by
+// hanashi.RestoreGap.
 func prepareRestored(ctx context.Context, path string) error {
 	db, err := Open(ctx, path)
 	if err != nil {
 		return err
 	}
+	gap := int64(hanashi.RestoreGap)
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE rooms SET last_seq = last_seq + ?`, int64(hanashi.RestoreSeqGap))
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET last_seq = last_seq + ?`, gap); err != nil {
+			return err
+		}
+		// AUTOINCREMENT takes the next room id from sqlite_sequence,
+		// whose row is made by the first room.
+		res, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'rooms'`, gap)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) SELECT 'rooms', coalesce(max(id), 0) + ? FROM rooms`, gap)
 		return err
 	})
 	if err != nil {
 		db.Close()
-		return fmt.Errorf("advance the rooms' seqs: %w", err)
+		return fmt.Errorf("advance the rooms' seqs and ids: %w", err)
 	}
 	return db.Close()
 }

@@ -21,9 +21,10 @@ import (
 // message committed before backup was called must be there, as it was;
 // a resend of any of them must find it (the client ids that make sends
 // idempotent are kept), and a new message must get the seq after the
-// highest in the backup plus hanashi.RestoreSeqGap (restore advances
+// highest in the backup plus hanashi.RestoreGap (restore advances
 // every room's counter, so that no seq handed out after the backup is
-// handed out again), and sessions must be kept.
+// handed out again), a new room an id more than RestoreGap after the
+// backup's last, and sessions must be kept.
 func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore func() hanashi.Store) {
 	ctx := t.Context()
 	f := newChat(t, s)
@@ -134,12 +135,12 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 		}
 	}
 	// The counter jumps: seqs after the backup's end may have been seen.
-	next := last + hanashi.RestoreSeqGap
+	next := last + hanashi.RestoreGap
 	if seq, err := r.LastSeq(ctx, f.room.ID); err != nil || seq != next {
-		t.Errorf("restored LastSeq = %d, %v; want %d, the last seq in the backup + RestoreSeqGap", seq, err, next)
+		t.Errorf("restored LastSeq = %d, %v; want %d, the last seq in the backup + RestoreGap", seq, err, next)
 	}
-	if seq, err := r.LastSeq(ctx, empty.ID); err != nil || seq != hanashi.RestoreSeqGap {
-		t.Errorf("restored LastSeq of an empty room = %d, %v; want RestoreSeqGap", seq, err)
+	if seq, err := r.LastSeq(ctx, empty.ID); err != nil || seq != hanashi.RestoreGap {
+		t.Errorf("restored LastSeq of an empty room = %d, %v; want RestoreGap", seq, err)
 	}
 
 	// Resends of messages in the backup find them.
@@ -160,6 +161,11 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 		if err != nil || len(page) != 1 || page[0].ID != m.ID {
 			t.Errorf("restored Messages after %d = %d messages, %v; want the one after the restore, seq %d", cursor, len(page), err, m.Seq)
 		}
+	}
+	// Room ids jump too: a room made after the backup began may have been
+	// seen.
+	if room := newRoom(t, r, f.alice.ID, "after", false); room.ID <= empty.ID+hanashi.RestoreGap {
+		t.Errorf("first room made after the restore has id %d, want more than %d, the backup's last + RestoreGap", room.ID, empty.ID+hanashi.RestoreGap)
 	}
 	if u, err := r.SessionUser(ctx, session.TokenHash); err != nil || u.ID != f.alice.ID {
 		t.Errorf("restored SessionUser = %+v, %v; want alice's session", u, err)

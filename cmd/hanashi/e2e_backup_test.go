@@ -72,7 +72,8 @@ func e2eCommand(t *testing.T, db e2eBackupDB, args ...string) (string, error) {
 // must be acknowledged as that message, not stored again; and new
 // messages must get seqs after every seq a client saw, those acknowledged
 // after the backup (lost with the restore) included: a client resuming
-// from its cursor, past the restored end, gets every new message once.
+// from its cursor, past the restored end, gets every new message once;
+// a new room gets an id that no room made after the backup had.
 func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 	a := e2eStart(t, from.data, from.flags()...)
 	g := a.guest(t, "writer")
@@ -105,6 +106,7 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 	// The stream goes on after the backup: those messages are not in it.
 	n := acked()
 	testutil.Eventually(t, e2eTimeout, "20 messages acknowledged after the backup", func() bool { return acked() >= n+20 })
+	lost := a.room(t, g, "made-after-the-backup", false) // its id was seen
 	stop()
 	wg.Wait()
 	if sendErr != nil {
@@ -157,8 +159,8 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 		if err := c.subscribeAfter(room.ID, after); err != nil {
 			t.Fatal(err)
 		}
-		if f := c.next(t); f.Type != "subscribed" || f.Seq != last+hanashi.RestoreSeqGap {
-			t.Fatalf("subscribing after %d: got %s, want subscribed at seq %d, the restored end + the jump", after, f, last+hanashi.RestoreSeqGap)
+		if f := c.next(t); f.Type != "subscribed" || f.Seq != last+hanashi.RestoreGap {
+			t.Fatalf("subscribing after %d: got %s, want subscribed at seq %d, the restored end + the jump", after, f, last+hanashi.RestoreGap)
 		}
 		resumed[after] = c
 	}
@@ -176,8 +178,11 @@ func e2eBackupRestore(t *testing.T, from, to e2eBackupDB) {
 		}
 		fresh = append(fresh, f)
 	}
-	if want := last + hanashi.RestoreSeqGap + 1; fresh[0].Seq != want {
-		t.Errorf("first new message after the restore: %s; want seq %d, the restored end + RestoreSeqGap + 1", fresh[0], want)
+	if want := last + hanashi.RestoreGap + 1; fresh[0].Seq != want {
+		t.Errorf("first new message after the restore: %s; want seq %d, the restored end + RestoreGap + 1", fresh[0], want)
+	}
+	if r := b.room(t, g, "made-after-the-restore", false); r.ID <= lost.ID {
+		t.Errorf("a room made after the restore has id %d, which a room made after the backup (lost with the restore) had, or less: %d", r.ID, lost.ID)
 	}
 	// Every new message reaches both readers once, in order, and nothing else.
 	for after, c := range resumed {
