@@ -72,7 +72,9 @@ package hanashi
 // the marker that are by others and not deleted, and, separately, the
 // messages after the marker, replies included, that mention the user by
 // name or @room, by others and not deleted. Both look at the newest
-// UnreadWindow seqs of a room only, so that the cost of a room is bounded.
+// UnreadWindow events (seqs) of a room only, so that the cost of a room is
+// bounded; the events, not the numbers, as the numbering jumps after a
+// restore (RestoreGap).
 //
 // Threads have markers of their own (Store.MarkThreadRead), kept for the
 // threads a user follows: the author of a root and everyone who replies
@@ -139,7 +141,7 @@ const (
 	MinDirectMembers = 2     // members of a direct room, the caller included
 	MaxDirectMembers = 9     // members of a direct room, the caller included
 	MaxMentionAts    = 20    // @s in a body that are looked at
-	UnreadWindow     = 10000 // newest seqs of a room that Unread counts in
+	UnreadWindow     = 10000 // newest events of a room that Unread counts in
 )
 
 // RestoreGap is how far a restore advances the counters whose numbers
@@ -162,8 +164,10 @@ const roomMention = "room"
 type UnreadCount struct {
 	Room RoomID `json:"room"`
 	// LastRead is the user's read marker in the room, LastSeq the room's
-	// newest seq. When LastSeq-LastRead > UnreadWindow the counts cover the
-	// newest UnreadWindow seqs only, and a client may show them as "N+".
+	// newest seq. When more than UnreadWindow events follow LastRead the
+	// counts cover the newest UnreadWindow only; a client may show them as
+	// "N+" when LastSeq-LastRead > UnreadWindow (which after a restore's
+	// jump holds of counts that are whole).
 	LastRead int64 `json:"last_read"`
 	LastSeq  int64 `json:"last_seq"`
 	// Unread counts the top-level messages after LastRead by others that

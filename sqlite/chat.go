@@ -154,7 +154,11 @@ func (db *DB) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.Unread
 					AND m.seq > x.low AND m.deleted = 0 AND m.author_id <> ?1))
 		FROM (
 			SELECT mb.room_id, coalesce(rm.seq, 0) AS last_read, r.last_seq,
-				max(coalesce(rm.seq, 0), r.last_seq - ?2) AS low
+				-- No more than the window's numbers after the marker; otherwise
+				-- the window's oldest event (the numbers jump after a restore).
+				CASE WHEN r.last_seq - coalesce(rm.seq, 0) <= ?2 THEN coalesce(rm.seq, 0)
+				ELSE coalesce((SELECT m.seq FROM messages m WHERE m.room_id = mb.room_id AND m.seq > coalesce(rm.seq, 0)
+					ORDER BY m.seq DESC LIMIT 1 OFFSET ?2), coalesce(rm.seq, 0)) END AS low
 			FROM members mb
 			JOIN rooms r ON r.id = mb.room_id
 			LEFT JOIN read_markers rm ON rm.user_id = mb.user_id AND rm.room_id = mb.room_id

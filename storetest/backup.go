@@ -134,6 +134,11 @@ func BackupRestore(t *testing.T, s hanashi.Store, backup func() error, restore f
 			t.Errorf("restored seq %d: %+v, want the message committed before the backup, %+v", m.Seq, g, m)
 		}
 	}
+	// Unread counts look at the newest events, wherever the numbering
+	// jumps: alice read nothing, and every message is by others.
+	if c := unreadOf(t, r, f.alice.ID, f.room.ID); c.Unread != min(last, hanashi.UnreadWindow) {
+		t.Errorf("restored Unread of alice = %+v; want %d unread", c, min(last, hanashi.UnreadWindow))
+	}
 	// The counter jumps: seqs after the backup's end may have been seen.
 	next := last + hanashi.RestoreGap
 	if seq, err := r.LastSeq(ctx, f.room.ID); err != nil || seq != next {
