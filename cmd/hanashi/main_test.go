@@ -132,6 +132,9 @@ func e2eStart(t *testing.T, dataDir string, extraArgs ...string) *e2eServer {
 type e2eOptions struct {
 	addr string   // listen address; default a free loopback port
 	env  []string // HANASHI_* variables for the server, e.g. secrets
+	// binary is a hanashi binary to run instead of this test binary's
+	// server, such as one of an earlier version (e2e_upgrade_test.go).
+	binary string
 }
 
 // e2eStartWith is e2eStart with options.
@@ -159,6 +162,9 @@ func e2eStartWith(t *testing.T, dataDir string, opts e2eOptions, extraArgs ...st
 		http:    &http.Client{Timeout: e2eTimeout},
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if opts.binary != "" {
+		cmd = exec.Command(opts.binary, args[1:]...)
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HANASHI_") && !strings.HasPrefix(kv, "GORACE=") {
