@@ -298,6 +298,7 @@ type browserPerson struct {
 	name     string
 	ctx      context.Context // the tab; it has no deadline, actions get one
 	deadline time.Time
+	width    int // the emulated screen's width in CSS pixels, 0 without emulation
 
 	mu       sync.Mutex
 	console  []string // what the page wrote to the console
