@@ -103,7 +103,7 @@ func TestBrowserTeamChat(t *testing.T) {
 		// Bob replies in a thread.
 		browserChatClick(t, bob, "reply", root+`?.querySelector('[data-action="reply"]')`)
 		bob.poll(t, "the thread panel with the root", `!document.getElementById("thread").hidden && document.querySelector("#thread-root .body")?.textContent === "root question"`)
-		bob.do(t, "reply", chromedp.SetValue(chromedp.ID("thread-composer"), "first answer"), chromedp.Click(chromedp.ID("thread-send")))
+		bob.do(t, "reply", browserFill("thread-composer", "first answer"), chromedp.Click(chromedp.ID("thread-send")))
 		bob.poll(t, "his reply in the thread", browserChatReply("first answer"))
 		// Replying follows the thread.
 		bob.poll(t, "following", `document.getElementById("thread-follow").textContent === "Unfollow"`)
@@ -138,7 +138,7 @@ func TestBrowserTeamChat(t *testing.T) {
 
 		// Following: Bob, with the thread closed, is told of a new reply.
 		browserChatClick(t, bob, "close", `document.getElementById("thread-close")`)
-		alice.do(t, "reply", chromedp.SetValue(chromedp.ID("thread-composer"), "did that help, bob?"), chromedp.Click(chromedp.ID("thread-send")))
+		alice.do(t, "reply", browserFill("thread-composer", "did that help, bob?"), chromedp.Click(chromedp.ID("thread-send")))
 		bob.poll(t, "1 new reply on the root", root+`?.querySelector(".thread-new")?.textContent === "1 new"`)
 		// Opening the thread reads it; he unfollows.
 		browserChatClick(t, bob, "the reply count", root+`?.querySelector(".reply-summary")`)
@@ -147,7 +147,7 @@ func TestBrowserTeamChat(t *testing.T) {
 		browserChatClick(t, bob, "unfollow", `document.getElementById("thread-follow")`)
 		bob.poll(t, "not following", `document.getElementById("thread-follow").textContent === "Follow"`)
 		browserChatClick(t, bob, "close", `document.getElementById("thread-close")`)
-		alice.do(t, "reply", chromedp.SetValue(chromedp.ID("thread-composer"), "never mind"), chromedp.Click(chromedp.ID("thread-send")))
+		alice.do(t, "reply", browserFill("thread-composer", "never mind"), chromedp.Click(chromedp.ID("thread-send")))
 		bob.poll(t, "58 replies", root+`?.querySelector(".reply-summary")?.textContent.startsWith("58 replies")`)
 		if browserEval[bool](t, bob, `!!`+root+`?.querySelector(".thread-new")`) {
 			t.Error("bob: a new reply is announced in a thread he unfollowed")
@@ -635,7 +635,7 @@ func browserChatSignIn(t *testing.T, p *browserPerson, srv *browserServer, base,
 func browserChatRoom(t *testing.T, owner, other *browserPerson, name string) string {
 	t.Helper()
 	owner.do(t, "create room "+name,
-		chromedp.SetValue(chromedp.ID("room-name"), name),
+		browserFill("room-name", name),
 		chromedp.Click(chromedp.ID("room-create")),
 	)
 	owner.poll(t, "in room "+name, fmt.Sprintf(`document.getElementById("room-title").textContent === %s`, browserJS(name)))
@@ -792,10 +792,24 @@ func browserChatGuest(t *testing.T, base, name string) *browserChatAPI {
 
 func (a *browserChatAPI) get(t *testing.T, path string) int {
 	t.Helper()
+	return a.call(t, "GET", path, "")
+}
+
+// call sends a request with a JSON body (none if "") to the API path and
+// returns the status; the answer's body is in a.last.
+func (a *browserChatAPI) call(t *testing.T, method, path, body string) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", a.base+"api/v1/"+path, nil)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, a.base+"api/v1/"+path, rd)
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -353,4 +355,94 @@ func (p *browserPerson) screenshot(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: screenshot %s (%d KB)", p.name, path, len(img)/1024)
+}
+
+// ---- common steps ----------------------------------------------------------
+
+// browserServe starts a server on a free loopback port and returns it with
+// its base URL, under the server's canonical name (localhost).
+func browserServe(t *testing.T, deadline time.Time) (*browserServer, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	srv := browserStartServer(t, addr, t.TempDir(), deadline)
+	return srv, browserBase(addr)
+}
+
+// browserBase is the page's address for a server listening on addr
+// (127.0.0.1:PORT): http://localhost:PORT/, the canonical address a
+// server on loopback redirects its other names to.
+func browserBase(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		panic(err)
+	}
+	return "http://localhost:" + port + "/"
+}
+
+// pickName opens the client at base and signs in as a guest named p.name.
+func (p *browserPerson) pickName(t *testing.T, base string) {
+	t.Helper()
+	p.do(t, "open the page and pick a name",
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.ID("name-input")),
+		chromedp.SendKeys(chromedp.ID("name-input"), p.name),
+		chromedp.Click(chromedp.ID("name-submit")),
+	)
+	p.poll(t, "signed in", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(p.name)))
+	p.waitStatus(t, "connected")
+}
+
+// createRoom creates a room from the sidebar's form and waits until it is
+// open; it returns the room's id.
+func (p *browserPerson) createRoom(t *testing.T, name string, private bool) string {
+	t.Helper()
+	p.do(t, "create room "+name,
+		browserFill("room-name", name),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(c => { if (c.checked !== %v) c.click(); })(document.getElementById("room-private"))`, private)),
+		chromedp.Click(chromedp.ID("room-create")),
+	)
+	p.poll(t, "in room "+name, fmt.Sprintf(`document.getElementById("room-title")?.textContent.includes(%s) && document.querySelector("a.room.active")`, browserJS(name)))
+	return browserEval[string](t, p, `document.querySelector("a.room.active").dataset.roomId`)
+}
+
+// browserFill sets the value of the field with the id, as pasting into it
+// would: the value, then the input and change events a framework that
+// keeps the field's state listens to.
+func browserFill(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const el = document.getElementById(%s);
+		if (!el) throw new Error("no #" + %[1]s);
+		el.focus();
+		el.value = %s;
+		el.dispatchEvent(new Event("input", {bubbles: true}));
+		el.dispatchEvent(new Event("change", {bubbles: true}));
+	})()`, browserJS(id), browserJS(value)))
+}
+
+// browserGuest starts a server and a browser signed in as a guest named
+// name.
+func browserGuest(t *testing.T, chromium, name string, deadline time.Time) *browserPerson {
+	t.Helper()
+	_, base := browserServe(t, deadline)
+	p := browserOpen(t, chromium, name, deadline)
+	p.pickName(t, base)
+	return p
+}
+
+// browserGuests starts a server and two browsers, alice and bob, signed in
+// as guests; it returns the server's base URL and the two.
+func browserGuests(t *testing.T, chromium string, deadline time.Time) (base string, alice, bob *browserPerson) {
+	t.Helper()
+	_, base = browserServe(t, deadline)
+	alice = browserOpen(t, chromium, "alice", deadline)
+	bob = browserOpen(t, chromium, "bob", deadline)
+	browserEach(t, []*browserPerson{alice, bob}, func(p *browserPerson) { p.pickName(t, base) })
+	return base, alice, bob
+}
+
+// join opens the room from the sidebar and joins it.
+func (p *browserPerson) join(t *testing.T, room string) {
+	t.Helper()
+	browserChatOpenRoom(t, p, room)
+	p.do(t, "join room "+room, chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("leave")))
 }

@@ -1,0 +1,185 @@
+package main
+
+// The per-user stream, the offline outbox and the Japanese client, in
+// real Chromium.
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestBrowserStream: what one person does reaches the others' sidebars
+// and member lists through the per-user stream, without a reload: a new
+// public room shows in under a second (a private one not at all), joins
+// and leaves update the member list, and reading a room in one tab clears
+// its badge in the person's other tab.
+func TestBrowserStream(t *testing.T) {
+	chromium := browserFindChromium(t)
+	deadline := time.Now().Add(90 * time.Second)
+	base, alice, bob := browserGuests(t, chromium, deadline)
+	tab := browserChatTab(t, bob, "bob's second tab", deadline)
+	tab.do(t, "open the page", chromedp.Navigate(base))
+	tab.waitStatus(t, "connected")
+	inList := func(id string) string {
+		return fmt.Sprintf(`!!document.querySelector('#sidebar a.room[data-room-id="%s"]')`, id)
+	}
+
+	// A private room first: it must never reach bob.
+	secret := alice.createRoom(t, "secret", true)
+	news := alice.createRoom(t, "news", false)
+	created := time.Now()
+	bob.poll(t, "news in the sidebar", inList(news))
+	if d := time.Since(created); d > time.Second {
+		t.Errorf("bob: the new room showed %v after alice had it; want under 1s", d.Round(time.Millisecond))
+	}
+	tab.poll(t, "news in the sidebar", inList(news))
+	for _, p := range []*browserPerson{bob, tab} {
+		if browserEval[bool](t, p, inList(secret)) {
+			t.Errorf("%s: alice's private room is in the sidebar", p.name)
+		}
+	}
+
+	// Bob joins: alice's member list has him at once; he leaves: gone.
+	member := func(name string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#members .member .member-name")].some(n => n.textContent === %s)`, browserJS(name))
+	}
+	browserChatClick(t, alice, "members", `document.getElementById("members")?.getClientRects().length ? null : document.getElementById("members-toggle")`)
+	alice.poll(t, "her member list", member("alice"))
+	bob.join(t, news)
+	alice.poll(t, "bob in the member list", member("bob"))
+	bob.do(t, "leave", chromedp.Click(chromedp.ID("leave")), chromedp.WaitVisible(chromedp.ID("join")))
+	alice.poll(t, "bob gone from the member list", `!`+member("bob"))
+	bob.do(t, "join again", chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("leave")))
+	alice.poll(t, "bob back in the member list", member("bob"))
+
+	// Two tabs: both count alice's messages; reading in one clears the
+	// other.
+	elsewhere := bob.createRoom(t, "elsewhere", false)
+	browserChatOpenRoom(t, bob, elsewhere)
+	browserChatOpenRoom(t, tab, elsewhere)
+	alice.send(t, "news one")
+	alice.send(t, "news two")
+	badge := func(want string) string {
+		return fmt.Sprintf(`(document.querySelector('#sidebar a.room[data-room-id="%s"] .unread')?.textContent ?? "") === %q`, news, want)
+	}
+	bob.poll(t, "2 unread in news", badge("2"))
+	tab.poll(t, "2 unread in news", badge("2"))
+	if _, err := chromedp.Call(bob.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		t.Fatalf("bob: back to the first tab: %v", err)
+	}
+	browserChatOpenRoom(t, bob, news)
+	bob.waitBody(t, "news two")
+	bob.poll(t, "news read", badge(""))
+	tab.poll(t, "news read in the other tab", badge(""))
+	for _, p := range []*browserPerson{alice, bob, tab} {
+		p.checkClean(t)
+	}
+}
+
+// TestBrowserOutbox: messages written with the network cut wait as
+// pending, survive a reload (the page itself cannot load while offline)
+// and go out once the network is back: the other person sees each
+// exactly once.
+func TestBrowserOutbox(t *testing.T) {
+	chromium := browserFindChromium(t)
+	deadline := time.Now().Add(90 * time.Second)
+	base, alice, bob := browserGuests(t, chromium, deadline)
+	room := alice.createRoom(t, "outbox", false)
+	bob.join(t, room)
+	alice.send(t, "before")
+	bob.waitBody(t, "before")
+
+	// The page sees the cut (a WebSocket already open is not closed by
+	// Chromium's emulation: its frames just stop) and says so.
+	alice.offline(t, true)
+	alice.poll(t, "offline", `document.getElementById("status")?.dataset.state === "offline"`)
+	for _, b := range []string{"offline one", "offline two"} {
+		alice.send(t, b)
+	}
+	alice.poll(t, "two pending messages", `[...document.querySelectorAll("#messages .message.pending .body")].map(b => b.textContent).join("|") === "offline one|offline two"`)
+
+	// A reload while offline finds no page; the outbox is in IndexedDB.
+	alice.do(t, "reload, offline", chromedp.Reload())
+	alice.poll(t, "the browser's error page", `!document.getElementById("app")`)
+	alice.offline(t, false)
+	if n := browserEval[int](t, bob, `document.querySelectorAll("#messages .message").length`); n != 1 {
+		t.Errorf("bob: %d messages before alice's page is back; want 1 (the outbox sent without a page?)", n)
+	}
+	alice.do(t, "load the page again", chromedp.Navigate(base+"#/rooms/"+room))
+	alice.waitStatus(t, "connected")
+	browserChatOpenRoom(t, alice, room)
+	want := []string{"before", "offline one", "offline two"}
+	alice.waitMessages(t, want)
+	bob.waitMessages(t, want)
+	for _, p := range []*browserPerson{alice, bob} {
+		p.checkClean(t)
+	}
+}
+
+// TestBrowserJapanese switches the client to Japanese in the settings (the
+// page's language and its words change, and stay after a reload), then
+// types Japanese with an input method: Enter while the composition is
+// open chooses the words and sends nothing; Enter after it sends.
+func TestBrowserJapanese(t *testing.T) {
+	chromium := browserFindChromium(t)
+	deadline := time.Now().Add(time.Minute)
+	p := browserGuest(t, chromium, "haru", deadline)
+	p.createRoom(t, "nihongo", false)
+	p.poll(t, "English", `document.documentElement.lang === "en"`)
+	labels := `[document.getElementById("send").textContent + document.getElementById("send").getAttribute("aria-label"),
+		document.getElementById("composer").getAttribute("aria-label"), document.getElementById("settings-button").textContent +
+		document.getElementById("settings-button").getAttribute("aria-label")].join("|")`
+	english := browserEval[string](t, p, labels)
+
+	browserChatClick(t, p, "settings", `document.getElementById("settings-button")`)
+	p.do(t, "choose 日本語", chromedp.WaitVisible(chromedp.ID("language")), browserFill("language", "ja"))
+	japanese := `document.documentElement.lang === "ja" && /[\u3040-\u30ff\u4e00-\u9fff]/.test(document.getElementById("settings").textContent)`
+	p.poll(t, "Japanese", japanese)
+	p.key(t, kb.Escape)
+	p.poll(t, "the settings closed", browserHidden("settings"))
+	if got := browserEval[string](t, p, labels); got == english {
+		t.Errorf("the send button, the composer and the settings button keep their English names in Japanese: %q", got)
+	}
+	p.do(t, "reload", chromedp.Reload())
+	p.waitStatus(t, "connected")
+	p.poll(t, "Japanese after a reload", `document.documentElement.lang === "ja"`)
+	if got := browserEval[string](t, p, labels); got == english {
+		t.Errorf("after a reload: the labels are English again: %q", got)
+	}
+
+	// An input method: "にほんご" composing, Enter (the IME's) chooses
+	// "日本語", which must not send.
+	p.do(t, "focus the composer", chromedp.Focus(chromedp.ID("composer")))
+	p.compose(t, "にほんご")
+	p.composeEnter(t)
+	p.commit(t, "日本語")
+	p.poll(t, "the composer holds the chosen words", `document.getElementById("composer").value === "日本語"`)
+	if n := browserEval[int](t, p, `document.querySelectorAll("#messages .message").length`); n != 0 {
+		t.Errorf("%d messages sent by Enter during the composition; want none", n)
+	}
+	p.key(t, kb.Enter)
+	p.waitBody(t, "日本語")
+	p.poll(t, "the composer empty", `document.getElementById("composer").value === ""`)
+	p.checkClean(t)
+}
+
+// browserEach runs f for each person at once and stops the test if any
+// failed.
+func browserEach(t *testing.T, people []*browserPerson, f func(p *browserPerson)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, p := range people {
+		wg.Go(func() { f(p) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
