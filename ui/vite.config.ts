@@ -23,5 +23,13 @@ export default defineConfig({
       },
     },
   },
+  // npm run dev: the client from source, with the API, sign-in and the
+  // WebSocket passed to a server on the default address, started with
+  // -origins http://localhost:5173 so that it takes them from this origin.
+  server: {
+    proxy: Object.fromEntries(
+      ["/api", "/auth", "/login"].map((path) => [path, { target: "http://127.0.0.1:8080", ws: true }]),
+    ),
+  },
   test: { environment: "happy-dom" },
 });
