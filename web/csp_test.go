@@ -41,6 +41,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 		{ts, "POST", "/", "", nil, 405},
 		{ts, "GET", "/login", "", nil, 200},
 		{ts, "GET", "/login?next=https://evil.example/", "", nil, 200},
+		{ts, "GET", "/auth/pages.css", "", nil, 200},
 		{ts, "GET", "/auth/email/verify?token=not-a-token", "", nil, 400},
 		{ts, "POST", "/auth/email/redeem", "token=not-a-token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},
 		{ts, "POST", "/auth/email", "email=not-an-address", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},

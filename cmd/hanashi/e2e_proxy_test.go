@@ -107,8 +107,11 @@ func testPathPrefixProxy(t *testing.T, strip bool) {
 			t.Errorf("GET /chat/%s: %d %q, %d bytes", script[1], resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 		}
 	}
-	if resp, body := get("/chat/login"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/chat/auth/email"`) || !strings.Contains(body, `href="/chat/style.css"`) {
+	if resp, body := get("/chat/login"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/chat/auth/email"`) || !strings.Contains(body, `href="/chat/auth/pages.css"`) {
 		t.Errorf("GET /chat/login: %d, want links under /chat/\n%s", resp.StatusCode, body)
+	}
+	if resp, body := get("/chat/auth/pages.css"); resp.StatusCode != http.StatusOK || !strings.Contains(body, ".card") {
+		t.Errorf("GET /chat/auth/pages.css: %d, want the sign-in pages' stylesheet", resp.StatusCode)
 	}
 	if resp, _ := get("/chat/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /chat/readyz: %d", resp.StatusCode)
