@@ -7,7 +7,9 @@
 // The WebSocket protocol is the ws*.go files, and only they touch a
 // WebSocket: ws.go upgrades and acts on a client's frames, wsframes.go
 // holds the frames both ways and the close codes, wssignals.go typing,
-// presence and read markers; a connection is served by the server's event
+// presence and read markers, stream.go the user's stream (rooms,
+// memberships and profiles as they change); a connection is served by the
+// server's event
 // loop (wsloop.go, package netpoll) or by a read and a write pump of its
 // own (wspumps.go).
 package web
@@ -296,24 +298,6 @@ func (s *Server) closeSession(tokenHash []byte) {
 	s.mu.Unlock()
 	for _, c := range found {
 		c.closeWith(closeSessionEnded, "session ended")
-	}
-}
-
-// unsubscribeUser ends the subscriptions of every WebSocket of user to room
-// on this node, telling each client with an unsubscribed frame.
-func (s *Server) unsubscribeUser(user hanashi.UserID, room hanashi.RoomID) {
-	s.mu.Lock()
-	var found []*conn
-	for c := range s.conns {
-		if c.user.ID == user {
-			found = append(found, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range found {
-		if c.client.Unsubscribe(room) {
-			c.client.Push(frame(roomFrame{Type: "unsubscribed", Room: room}))
-		}
 	}
 }
 

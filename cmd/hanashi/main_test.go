@@ -567,7 +567,8 @@ func (c *e2eConn) subscribeAfter(room, after int64) error {
 }
 
 // read returns the next frame that is not an ephemeral signal (typing,
-// presence, read: see readAny), failing after timeout. A close from the
+// presence, read, and the user's stream: see readAny), failing after
+// timeout. A close from the
 // server comes back as a *websocket.CloseError.
 func (c *e2eConn) read(timeout time.Duration) (e2eFrame, error) {
 	deadline := time.Now().Add(timeout)
@@ -576,11 +577,15 @@ func (c *e2eConn) read(timeout time.Duration) (e2eFrame, error) {
 		switch {
 		case err != nil:
 			return f, err
-		case f.Type != "typing" && f.Type != "presence" && f.Type != "read":
+		case !signalFrames[f.Type]:
 			return f, nil
 		}
 	}
 }
+
+// signalFrames are the types of frames that read skips.
+var signalFrames = map[string]bool{"typing": true, "presence": true, "read": true,
+	"room": true, "room_gone": true, "member": true, "profile": true}
 
 // readAny returns the next frame, whatever it is.
 func (c *e2eConn) readAny(timeout time.Duration) (e2eFrame, error) {
@@ -595,7 +600,14 @@ func (c *e2eConn) readAny(timeout time.Duration) (e2eFrame, error) {
 	}
 	var f e2eFrame
 	if err := json.Unmarshal(b, &f); err != nil {
-		return e2eFrame{}, fmt.Errorf("frame %q is not a JSON object: %v", b, err)
+		// A room frame's room is an object, not an id (e2eStreamFrame).
+		var head struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(b, &head) != nil || head.Type != "room" {
+			return e2eFrame{}, fmt.Errorf("frame %q is not a JSON object: %v", b, err)
+		}
+		f = e2eFrame{Type: head.Type}
 	}
 	f.raw = b
 	f.received = now
