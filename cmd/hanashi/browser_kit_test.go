@@ -446,3 +446,11 @@ func (p *browserPerson) join(t *testing.T, room string) {
 	browserChatOpenRoom(t, p, room)
 	p.do(t, "join room "+room, chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("leave")))
 }
+
+// browserScrollUp is JavaScript that scrolls the room's messages to the
+// top, where the client loads older pages.
+const browserScrollUp = `(() => {
+	for (let el = document.getElementById("messages"); el; el = el.parentElement) {
+		if (el.scrollHeight > el.clientHeight && /(auto|scroll)/.test(getComputedStyle(el).overflowY)) { el.scrollTop = 0; return; }
+	}
+})();`

@@ -43,43 +43,24 @@ func TestBrowserChat(t *testing.T) {
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	srv := browserStartServer(t, addr, dataDir, deadline)
-	base := "http://" + addr + "/"
+	base := browserBase(addr)
 
 	alice := browserOpen(t, chromium, "alice", deadline)
 	bob := browserOpen(t, chromium, "bob", deadline)
 
 	// Both pick a name; the page then connects its one WebSocket.
+	// Alice comes by 127.0.0.1, the server's other name: she must land on
+	// the canonical address (one origin, one session).
+	alice.do(t, "open the page by 127.0.0.1", chromedp.Navigate("http://"+addr+"/"))
+	alice.poll(t, "the canonical address", fmt.Sprintf(`location.origin + "/" === %s`, browserJS(base)))
 	for _, p := range []*browserPerson{alice, bob} {
-		p.do(t, "open the page and pick a name",
-			chromedp.Navigate(base),
-			chromedp.WaitVisible(chromedp.ID("name-input")),
-			chromedp.SendKeys(chromedp.ID("name-input"), p.name),
-			chromedp.Click(chromedp.ID("name-submit")),
-			chromedp.WaitVisible(chromedp.ID("app")),
-		)
-		p.waitStatus(t, "connected")
+		p.pickName(t, base)
 	}
 
-	// Alice creates a public room and lands in it.
-	alice.do(t, "create a room",
-		chromedp.SendKeys(chromedp.ID("room-name"), "lobby"),
-		chromedp.Click(chromedp.ID("room-create")),
-		chromedp.WaitVisible(chromedp.CSS(".room.active")),
-		chromedp.WaitVisible(chromedp.ID("messages")),
-	)
-	roomID := browserEval[string](t, alice, `document.querySelector(".room.active").dataset.roomId`)
-	room := chromedp.CSS(fmt.Sprintf(`.room[data-room-id="%s"]`, roomID))
-
-	// Bob sees it after a refresh of the room list and joins.
-	bob.do(t, "find and join the room",
-		chromedp.Click(chromedp.ID("rooms-refresh")),
-		chromedp.WaitVisible(room),
-		chromedp.Click(room),
-		chromedp.WaitVisible(chromedp.ID("join")),
-		chromedp.Click(chromedp.ID("join")),
-		chromedp.WaitVisible(chromedp.ID("leave")),
-		chromedp.WaitNotVisible(chromedp.ID("join")),
-	)
+	// Alice creates a public room and lands in it; Bob's sidebar has it
+	// at once (the per-user stream), and he joins.
+	roomID := alice.createRoom(t, "lobby", false)
+	bob.join(t, roomID)
 
 	// They chat both ways in real time.
 	var want []string
@@ -113,13 +94,9 @@ func TestBrowserChat(t *testing.T) {
 	}
 
 	// A reload brings back the history from the server.
-	alice.do(t, "reload",
-		chromedp.Reload(),
-		chromedp.WaitVisible(chromedp.ID("app")),
-		chromedp.WaitVisible(room),
-		chromedp.Click(room),
-	)
+	alice.do(t, "reload", chromedp.Reload())
 	alice.waitStatus(t, "connected")
+	browserChatOpenRoom(t, alice, roomID)
 	alice.waitMessages(t, want)
 
 	// The server restarts under both pages: same address, same data.
@@ -178,21 +155,18 @@ func TestBrowserChat(t *testing.T) {
 		want = append(want, fmt.Sprintf("bulk %d", i))
 	}
 	alice.waitMessages(t, want)
-	bob.do(t, "reload",
-		chromedp.Reload(),
-		chromedp.WaitVisible(room),
-		chromedp.Click(room),
-		chromedp.WaitVisible(chromedp.CSS("#messages .message")),
-	)
+	bob.do(t, "reload", chromedp.Reload())
+	browserChatOpenRoom(t, bob, roomID)
+	bob.poll(t, "the newest page", `document.querySelectorAll("#messages .message").length > 0`)
 	if n := browserEval[int](t, bob, `document.querySelectorAll("#messages .message").length`); n >= len(want) {
 		t.Errorf("bob: %d messages right after the reload; want only the newest page", n)
 	}
 	bob.poll(t, "older pages while scrolling up", fmt.Sprintf(`(() => {
-		document.getElementById("scroller").scrollTop = 0;
+		%s
 		return document.querySelectorAll("#messages .message").length === %d;
-	})()`, len(want)))
+	})()`, browserScrollUp, len(want)))
 	bob.waitMessages(t, want)
-	bob.do(t, "no more to load", chromedp.WaitNotVisible(chromedp.ID("load-older")))
+	bob.poll(t, "no more to load", browserHidden("load-older"))
 
 	for _, p := range []*browserPerson{alice, bob} {
 		p.checkClean(t)
