@@ -1,5 +1,16 @@
-// A placeholder until the web client lands: it shows that the bundle is
-// built, embedded and served.
+import { effect } from "@preact/signals";
 import { render } from "preact";
+import "./styles/base.css";
+import "./styles/layout.css";
+import "./styles/messages.css";
+import { start } from "./app";
+import { App } from "./components/App";
+import { lang } from "./i18n";
+import "./theme";
 
-render(<main><h1>Hanashi</h1><p>The web client is being rebuilt.</p></main>, document.getElementById("app")!);
+effect(() => {
+  document.documentElement.lang = lang.value;
+});
+
+render(<App />, document.getElementById("app")!);
+void start();

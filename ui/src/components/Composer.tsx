@@ -1,0 +1,80 @@
+// A composer: Enter sends, Shift+Enter is a new line, and Enter while an
+// input method composes (Japanese, Chinese, Korean) never sends: it
+// confirms the composition.
+
+import { useRef } from "preact/hooks";
+import { t } from "../i18n";
+
+/** composing reports whether a keydown belongs to an IME composition. */
+export function composing(ev: KeyboardEvent, inComposition: boolean): boolean {
+  return ev.isComposing || ev.keyCode === 229 || inComposition;
+}
+
+/** sendsOnEnter reports whether a keydown should send. */
+export function sendsOnEnter(ev: KeyboardEvent, inComposition: boolean): boolean {
+  return ev.key === "Enter" && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !composing(ev, inComposition);
+}
+
+export interface ComposerProps {
+  formId: string;
+  inputId: string;
+  sendId: string;
+  label: string;
+  placeholder: string;
+  sendLabel: string;
+  disabled?: boolean;
+  onSend(body: string): void;
+  onType?(): void;
+}
+
+export function Composer(p: ComposerProps) {
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const inComposition = useRef(false);
+  const autosize = () => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, 200)}px`;
+  };
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const el = ref.current;
+    if (!el) return;
+    const body = el.value;
+    if (body.trim() === "") return;
+    el.value = "";
+    autosize();
+    p.onSend(body);
+  };
+  return (
+    <form id={p.formId} class="composer" autocomplete="off" onSubmit={submit}>
+      <textarea
+        id={p.inputId}
+        ref={ref}
+        rows={1}
+        maxLength={16384}
+        aria-label={p.label}
+        placeholder={p.placeholder}
+        disabled={p.disabled}
+        onCompositionStart={() => (inComposition.current = true)}
+        onCompositionEnd={() => (inComposition.current = false)}
+        onKeyDown={(ev) => {
+          if (sendsOnEnter(ev, inComposition.current)) {
+            ev.preventDefault();
+            (ev.currentTarget.form as HTMLFormElement).requestSubmit();
+          }
+        }}
+        onInput={() => {
+          autosize();
+          p.onType?.();
+        }}
+      />
+      <button id={p.sendId} type="submit" class="send" disabled={p.disabled} aria-label={p.sendLabel} title={p.sendLabel}>
+        <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
+          <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" fill="currentColor" />
+        </svg>
+        <span class="send-text">{t("composer.send")}</span>
+      </button>
+    </form>
+  );
+}
