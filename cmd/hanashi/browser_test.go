@@ -49,10 +49,6 @@ func TestBrowserChat(t *testing.T) {
 	bob := browserOpen(t, chromium, "bob", deadline)
 
 	// Both pick a name; the page then connects its one WebSocket.
-	// Alice comes by 127.0.0.1, the server's other name: she must land on
-	// the canonical address (one origin, one session).
-	alice.do(t, "open the page by 127.0.0.1", chromedp.Navigate("http://"+addr+"/"))
-	alice.poll(t, "the canonical address", fmt.Sprintf(`location.origin + "/" === %s`, browserJS(base)))
 	for _, p := range []*browserPerson{alice, bob} {
 		p.pickName(t, base)
 	}
@@ -167,6 +163,11 @@ func TestBrowserChat(t *testing.T) {
 	})()`, browserScrollUp, len(want)))
 	bob.waitMessages(t, want)
 	bob.poll(t, "no more to load", browserHidden("load-older"))
+
+	// Alice comes by 127.0.0.1, the server's other name: she lands on the
+	// canonical address, still signed in (one origin, one session).
+	alice.do(t, "open the page by 127.0.0.1", chromedp.Navigate("http://"+addr+"/"))
+	alice.waitPage(t, "the canonical address, signed in", fmt.Sprintf(`location.origin + "/" === %s && document.getElementById("me")?.textContent === "alice"`, browserJS(base)))
 
 	for _, p := range []*browserPerson{alice, bob} {
 		p.checkClean(t)
@@ -419,7 +420,7 @@ func (p *browserPerson) do(t *testing.T, what string, steps ...chromedp.Action[c
 
 // browserWaitLimit bounds one wait, so a failure is reported in seconds,
 // not at the end of the test's deadline. It is far above what any step takes.
-const browserWaitLimit = 30 * time.Second
+const browserWaitLimit = 20 * time.Second
 
 // waitDeadline is when a wait that starts now gives up: after
 // browserWaitLimit, or at the test's deadline if that comes first.
