@@ -636,7 +636,7 @@ func browserChatRoom(t *testing.T, owner, other *browserPerson, name string) str
 func browserChatOpenRoom(t *testing.T, p *browserPerson, id string) {
 	t.Helper()
 	browserChatClick(t, p, "room "+id, fmt.Sprintf(`document.querySelector('.room[data-room-id="%s"]')`, id))
-	p.poll(t, "room "+id+" open", fmt.Sprintf(`document.querySelector(".room.active")?.dataset.roomId === "%s" && !document.getElementById("room-view").hidden`, id))
+	p.poll(t, "room "+id+" open", fmt.Sprintf(`document.querySelector(".room.active")?.dataset.roomId === "%s" && !!document.getElementById("room-view") && !document.getElementById("room-view").hidden`, id))
 }
 
 // browserChatClick waits until the element the expression finds is shown,

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // browserRun runs the steps in p's tab within browserWaitLimit.
@@ -64,9 +65,12 @@ var (
 // ratio, mobile layout (meta viewport honoured) and touch events.
 func (p *browserPerson) emulatePhone(t *testing.T, ph browserPhone) {
 	t.Helper()
-	browserRun(t, p, "emulate a "+ph.name+" phone", chromedp.EmulateViewport(ph.width, ph.height,
-		chromedp.EmulateScale(ph.scale), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
-	p.poll(t, "the "+ph.name+" screen", fmt.Sprintf(`screen.width === %d`, ph.width))
+	browserCall(t, p, "emulate a "+ph.name+" phone", emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: ph.width, Height: ph.height, ScreenWidth: ph.width, ScreenHeight: ph.height,
+		DeviceScaleFactor: ph.scale, Mobile: true,
+		ScreenOrientation: &emulation.ScreenOrientation{Type: emulation.ScreenOrientationTypePortraitPrimary},
+	})
+	browserCall(t, p, "touch", emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5})
 	p.width = int(ph.width)
 }
 
@@ -182,10 +186,42 @@ func (p *browserPerson) tap(t *testing.T, sel string) {
 // ---- keyboard ------------------------------------------------------------
 
 // key presses keys (see chromedp/kb: kb.Tab, kb.Enter, kb.ArrowDown ...)
-// wherever the focus is.
+// wherever the focus is, as a keyboard does: a keydown that carries the
+// key's text (typed only if no handler prevents the keydown's default),
+// then a keyup. chromedp.KeyEvent sends the text as a char event of its
+// own, which types even when the keydown was prevented: an Enter that
+// sends a message would leave a new line behind in the composer.
 func (p *browserPerson) key(t *testing.T, keys string, opts ...chromedp.KeyOption) {
 	t.Helper()
-	browserRun(t, p, fmt.Sprintf("press %q", keys), chromedp.KeyEvent(keys, opts...))
+	browserRun(t, p, fmt.Sprintf("press %q", keys), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for _, r := range keys {
+			var down, up *input.DispatchKeyEventParams
+			var text string
+			for _, k := range kb.Encode(r) {
+				switch k.Type {
+				case input.DispatchKeyEventTypeKeyDown:
+					down = k
+				case input.DispatchKeyEventTypeKeyUp:
+					up = k
+				case input.DispatchKeyEventTypeChar:
+					text = k.Text
+				}
+			}
+			for _, o := range opts {
+				o(down)
+				o(up)
+			}
+			if down.Modifiers&^int64(chromedp.ModifierShift) == 0 {
+				down.Text, down.UnmodifiedText = text, text
+			}
+			for _, k := range []*input.DispatchKeyEventParams{down, up} {
+				if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, *k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
 }
 
 // browserFocused describes the focused element and whether its focus can

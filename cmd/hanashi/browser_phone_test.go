@@ -56,7 +56,7 @@ func TestBrowserPhone(t *testing.T) {
 			sel := fmt.Sprintf(`a.room[data-room-id="%s"]`, room)
 			p.checkTouchTargets(t, sel, "#room-create")
 			p.tap(t, sel)
-			p.poll(t, "the room open, the drawer closed", fmt.Sprintf(`!document.getElementById("room-view").hidden && document.querySelector("a.room.active")?.dataset.roomId === %q && !%s`, room, drawerOpen))
+			p.poll(t, "the room open, the drawer closed", fmt.Sprintf(`!!document.getElementById("room-view") && !document.getElementById("room-view").hidden && document.querySelector("a.room.active")?.dataset.roomId === %q && !%s`, room, drawerOpen))
 			p.poll(t, "the history", `document.querySelectorAll("#messages .message").length >= 3`)
 			p.checkNoOverflow(t, "room")
 
@@ -129,19 +129,20 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 
 	// Type and send with Enter; Shift+Enter is a new line.
-	p.do(t, "type", chromedp.KeyEvent("four"))
+	p.key(t, "four")
 	p.key(t, kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift))
-	p.do(t, "type", chromedp.KeyEvent("lines"))
+	p.key(t, "lines")
 	p.key(t, kb.Enter)
 	p.waitBody(t, "four\nlines")
 	p.poll(t, "the composer empty and focused", `document.activeElement?.id === "composer" && document.activeElement.value === ""`)
 
-	// Into the messages, and through them with the arrow keys.
+	// On into the messages (one Tab stop for the list), and through them
+	// with the arrow keys.
 	presses = 0
-	for presses < 10 && !browserEval[bool](t, p, `!!document.activeElement?.closest("#messages")`) {
-		p.key(t, kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
+	for presses < 10 && !browserEval[bool](t, p, `!!document.activeElement?.closest("#messages .message")`) {
+		p.key(t, kb.Tab)
 		presses++
-		ring(fmt.Sprintf("Shift+Tab %d", presses))
+		ring(fmt.Sprintf("Tab %d after the composer", presses))
 	}
 	focusedBody := `document.activeElement?.closest(".message")?.querySelector(".body")?.textContent`
 	before := browserEval[string](t, p, focusedBody)

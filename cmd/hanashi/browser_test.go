@@ -395,7 +395,7 @@ func browserOpen(t *testing.T, chromium, name string, deadline time.Time) *brows
 			t.Logf("%s: no screenshot: %v", name, err)
 			return
 		}
-		path := filepath.Join(dir, t.Name()+"-"+name+".png")
+		path := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "-")+"-"+name+".png")
 		if err := os.WriteFile(path, img, 0o644); err != nil {
 			t.Logf("%s: saving the screenshot: %v", name, err)
 			return
