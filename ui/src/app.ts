@@ -225,6 +225,8 @@ export async function syncFeeds(snapshot?: Promise<Snapshot>): Promise<void> {
   batch(() => {
     rooms.value = next;
     for (const id of [...open.keys()]) if (!next.has(id)) closeRoom(id);
+    // The counts first: a feed they make starts at the server's read marker.
+    takeUnread(unread);
     for (const r of next.values()) if (r.member) ensureFeed(r.id, r.last_seq);
     for (const [id, f] of feeds) {
       const r = next.get(id);
@@ -233,7 +235,6 @@ export async function syncFeeds(snapshot?: Promise<Snapshot>): Promise<void> {
         feeds.delete(id);
       }
     }
-    takeUnread(unread);
   });
   subscribeFeeds();
   markRead();
