@@ -62,6 +62,7 @@ const socket = new Socket(() => wsURL(), {
 
 (window as unknown as { hanashiDebug: typeof debug }).hanashiDebug = debug;
 debug.idle = goAway;
+debug.feeds = () => [...feeds.values()].map((f) => ({ ...f }));
 
 function pageVisible(): boolean {
   return document.visibilityState === "visible";
