@@ -79,8 +79,7 @@ const corpus: [string, string[]?][] = [
   [`[click](vbscript:msgbox(1))`],
   [`[click](VBScript:window.__xss=1)`],
   [`![img](javascript:window.__xss=1)`],
-  // CommonMark: a link with a title; the title is not taken (the href is)
-  [`[titled](https://example.com/ "onmouseover=window.__xss=1")`, ["titled"]],
+  [`[titled](https://example.com/ "onmouseover=window.__xss=1")`],
   [`[<img src=x onerror="${run}">](https://example.com/)`, [`<img src=x onerror="${run}">`]],
   [`[**<script>${run}</script>**](https://example.com/)`, [`<script>${run}</script>`]],
   [`https://example.com/"><script>${run}</script>`],
@@ -150,6 +149,14 @@ describe("formatting", () => {
   });
   it("numbers an ordered list from its first number", () => {
     expect(show("3. three\n4. four").querySelector("ol")?.getAttribute("start")).toBe("3");
+  });
+  it("shows a link with a title, or with an invisible character, as typed", () => {
+    for (const body of ['see [x](https://example.com/ "t") *now*', "[y](https://exa\u200bmple.com/)", "[z](https://example.com/\u202e)"]) {
+      const b = show(body);
+      // (the bare URL inside may still be linked, as itself)
+      expect([...b.querySelectorAll("a")].filter((a) => !a.textContent!.startsWith("https://"))).toEqual([]);
+      expect(b.textContent).toBe(body.replace("*now*", "now"));
+    }
   });
   it("links mailto", () => {
     expect(show("[mail](mailto:a@example.com)").querySelector("a")?.getAttribute("href")).toBe("mailto:a@example.com");
