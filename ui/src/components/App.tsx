@@ -109,7 +109,7 @@ function Shell() {
         <Status />
         <span class="spacer" />
         <Avatar user={user} id="me-avatar" size={28} />
-        <span id="me" class="me">
+        <span id="me">
           {user.name}
         </span>
         <button
