@@ -433,9 +433,11 @@ function closeRoom(id: number): void {
 }
 
 /**
- * loadNewest reads the room's last seq, then the newest page of its
- * history: the history includes every event up to that seq, so events after
- * it are applied on top.
+ * loadNewest reads the newest page of the room's history. The history
+ * includes every event up to `base`, and every event after it comes from
+ * the room's stream and is applied on top (twice is harmless). With a feed
+ * the base is its cursor, known at once; otherwise the room's last seq,
+ * asked first.
  */
 async function loadNewest(rs: RoomState): Promise<void> {
   if (rs.loading) return;
@@ -443,9 +445,13 @@ async function loadNewest(rs: RoomState): Promise<void> {
   const gen = generation;
   let hist: { messages: Message[] };
   try {
-    const { room } = await api<{ room: Room }>("GET", `rooms/${rs.id}`);
-    putRoom(room);
-    rs.list.base = room.last_seq;
+    const feed = feeds.get(rs.id);
+    if (feed) rs.list.base = feed.cursor;
+    else {
+      const { room } = await api<{ room: Room }>("GET", `rooms/${rs.id}`);
+      putRoom(room);
+      rs.list.base = room.last_seq;
+    }
     hist = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?limit=${PAGE}`);
   } catch (err) {
     rs.loading = false;
