@@ -62,6 +62,7 @@ const socket = new Socket(() => wsURL(), {
 
 (window as unknown as { hanashiDebug: typeof debug }).hanashiDebug = debug;
 debug.idle = goAway;
+debug.feeds = () => [...feeds.values()].map((f) => ({ ...f }));
 
 function pageVisible(): boolean {
   return document.visibilityState === "visible";
@@ -225,6 +226,8 @@ export async function syncFeeds(snapshot?: Promise<Snapshot>): Promise<void> {
   batch(() => {
     rooms.value = next;
     for (const id of [...open.keys()]) if (!next.has(id)) closeRoom(id);
+    // The counts first: a feed they make starts at the server's read marker.
+    takeUnread(unread);
     for (const r of next.values()) if (r.member) ensureFeed(r.id, r.last_seq);
     for (const [id, f] of feeds) {
       const r = next.get(id);
@@ -233,7 +236,6 @@ export async function syncFeeds(snapshot?: Promise<Snapshot>): Promise<void> {
         feeds.delete(id);
       }
     }
-    takeUnread(unread);
   });
   subscribeFeeds();
   markRead();
@@ -431,9 +433,11 @@ function closeRoom(id: number): void {
 }
 
 /**
- * loadNewest reads the room's last seq, then the newest page of its
- * history: the history includes every event up to that seq, so events after
- * it are applied on top.
+ * loadNewest reads the newest page of the room's history. The history
+ * includes every event up to `base`, and every event after it comes from
+ * the room's stream and is applied on top (twice is harmless). With a feed
+ * the base is its cursor, known at once; otherwise the room's last seq,
+ * asked first.
  */
 async function loadNewest(rs: RoomState): Promise<void> {
   if (rs.loading) return;
@@ -441,9 +445,13 @@ async function loadNewest(rs: RoomState): Promise<void> {
   const gen = generation;
   let hist: { messages: Message[] };
   try {
-    const { room } = await api<{ room: Room }>("GET", `rooms/${rs.id}`);
-    putRoom(room);
-    rs.list.base = room.last_seq;
+    const feed = feeds.get(rs.id);
+    if (feed) rs.list.base = feed.cursor;
+    else {
+      const { room } = await api<{ room: Room }>("GET", `rooms/${rs.id}`);
+      putRoom(room);
+      rs.list.base = room.last_seq;
+    }
     hist = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?limit=${PAGE}`);
   } catch (err) {
     rs.loading = false;

@@ -14,3 +14,13 @@ effect(() => {
 
 render(<App />, document.getElementById("app")!);
 void start();
+
+// The composer stays above the on-screen keyboard: where the browser does
+// not resize the layout for it (interactive-widget), the page takes the
+// height of the visual viewport.
+const vv = window.visualViewport;
+if (vv) {
+  const fit = () => document.documentElement.style.setProperty("--app-height", `${Math.round(vv.height)}px`);
+  vv.addEventListener("resize", fit);
+  fit();
+}

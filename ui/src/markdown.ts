@@ -42,7 +42,28 @@ md.disable(["table", "code", "hr", "reference", "html_block", "heading", "lheadi
 md.disable(["strikethrough", "image", "autolink", "html_inline", "entity"]);
 // Bare links only with their scheme: "example.com" stays text.
 md.linkify.set({ fuzzyLink: false, fuzzyEmail: false, fuzzyIP: false });
+// markdown-it checks a link after normalising it (percent-encoding hides
+// an invisible character): check the destination as typed, first.
+const normalizeLink = md.normalizeLink.bind(md);
+md.normalizeLink = (url: string) => (safeURL(url) ? normalizeLink(url) : "");
 md.validateLink = (url: string) => safeURL(url) !== "";
+
+// A link with a title ([text](url "title")) is not in the subset: shown as
+// typed. markdown-it's link rule runs, and what it made is taken back.
+type InlineState = Parameters<Parameters<typeof md.inline.ruler.at>[1]>[0];
+type InlineRule = (state: InlineState, silent: boolean) => boolean;
+const rules = (md.inline.ruler as unknown as { __rules__: { name: string; fn: InlineRule }[] }).__rules__;
+const linkRule = rules.find((r) => r.name === "link")!.fn;
+md.inline.ruler.at("link", (state, silent) => {
+  const n = state.tokens.length;
+  const { pos, pending, level } = state;
+  if (!linkRule(state, silent)) return false;
+  if (silent || !state.tokens.slice(n).some((tok) => tok.type === "link_open" && tok.attrGet("title") !== null)) return true;
+  state.tokens.length = n;
+  state.tokens_meta.length = n;
+  Object.assign(state, { pos, pending, level });
+  return false;
+});
 
 /** A name @ can mention, and whether it is the viewer's. */
 export interface MentionName {

@@ -31,6 +31,8 @@ export const debug = {
   reconnects: 0,
   closeCodes: [] as number[],
   idle: () => {},
+  /** the feeds' cursors and counts */
+  feeds: (): unknown[] => [],
 };
 
 export class Socket {

@@ -79,15 +79,15 @@ function Shell() {
     const c = document.getElementById("composer") as HTMLTextAreaElement | null;
     ev.preventDefault();
     if (c && !c.disabled) c.focus();
-    else document.querySelector<HTMLElement>("#sidebar .room, #room-name")?.focus();
+    else document.querySelector<HTMLElement>("#main button, #sidebar .room, #room-name")?.focus();
   };
 
   return (
     <div class={drawer ? "shell drawer-open" : "shell"}>
-      <a class="skip-link" href="#composer" onClick={skip}>
+      <a class="skip-link" href={currentRoom.value ? "#composer" : "#main"} onClick={skip}>
         {t("skip.composer")}
       </a>
-      <main class="chat" id="main">
+      <main class="chat" id="main" tabIndex={-1}>
         {currentRoom.value ? <RoomView /> : <Empty />}
       </main>
       <header class="topbar">
@@ -105,11 +105,11 @@ function Shell() {
             <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
           </svg>
         </button>
-        <span class="brand">Hanashi</span>
+        <h1 class="brand">Hanashi</h1>
         <Status />
         <span class="spacer" />
         <Avatar user={user} id="me-avatar" size={28} />
-        <span id="me" class="me">
+        <span id="me">
           {user.name}
         </span>
         <button

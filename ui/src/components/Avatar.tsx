@@ -15,14 +15,17 @@ export function initials(name: string): string {
   return (letters.join("") || "?").toUpperCase();
 }
 
+/** pictures that failed to load on this page: not asked for again */
+const broken = new Set<string>();
+
 /**
  * Avatar shows a user's picture, or their initials on a colour of their id
  * when there is none or it fails to load (Gravatar unreachable, say).
  */
 export function Avatar({ user, id, size = 32 }: { user: Author; id?: string; size?: number }) {
-  const [failed, setFailed] = useState<string | null>(null);
+  const [, setFailed] = useState("");
   const url = user.avatar_url ?? "";
-  if (url && failed !== url) {
+  if (url && !broken.has(url)) {
     return (
       <img
         id={id}
@@ -32,7 +35,10 @@ export function Avatar({ user, id, size = 32 }: { user: Author; id?: string; siz
         width={size}
         height={size}
         loading="lazy"
-        onError={() => setFailed(url)}
+        onError={() => {
+          broken.add(url);
+          setFailed(url);
+        }}
       />
     );
   }

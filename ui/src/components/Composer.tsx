@@ -68,7 +68,7 @@ export function Composer(p: ComposerProps) {
           p.onType?.();
         }}
       />
-      <button id={p.sendId} type="submit" class="send" disabled={p.disabled} aria-label={p.sendLabel} title={p.sendLabel}>
+      <button id={p.sendId} type="submit" class="send" disabled={p.disabled}>
         <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
           <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" fill="currentColor" />
         </svg>

@@ -259,7 +259,6 @@ function MessageItem(p: MessageProps) {
       data-seq={pending ? undefined : String(m.seq)}
       data-client-id={pending?.client_id}
       tabIndex={p.tabIndex}
-      aria-label={t("message.label", { name: author.name, time: clock(new Date(m.created_at || Date.now())) })}
     >
       <Avatar user={author} />
       <div class="content">

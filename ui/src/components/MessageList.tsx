@@ -4,7 +4,8 @@
 // them, Escape comes back out. A touch held for 500 ms on a message shows
 // its actions.
 
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, VNode } from "preact";
+import { dayLabel } from "../i18n";
 import { useRef, useState } from "preact/hooks";
 import type { MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
@@ -36,6 +37,31 @@ function controls(li: Element): HTMLElement[] {
   return [...li.querySelectorAll<HTMLElement>("button:not([disabled]), a[href], textarea")].filter(
     (el) => el.getClientRects().length > 0 || el.closest(".actions") !== null,
   );
+}
+
+/** dayKey is the local date of a message, for the separators between days. */
+function dayKey(iso: string): string {
+  const d = iso ? new Date(iso) : new Date();
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+/** withDays renders the items with a separator before each new day. */
+function withDays<T extends { key: string; m: Msg }>(items: T[], each: (i: T) => VNode): VNode[] {
+  const out: VNode[] = [];
+  let last = "";
+  for (const i of items) {
+    const k = dayKey(i.m.created_at);
+    if (k !== last) {
+      last = k;
+      out.push(
+        <div key={"day-" + k} class="day-divider" role="separator">
+          <span>{dayLabel(new Date(i.m.created_at || Date.now()))}</span>
+        </div>,
+      );
+    }
+    out.push(each(i));
+  }
+  return out;
 }
 
 export function MessageList(p: ListProps) {
@@ -139,7 +165,7 @@ export function MessageList(p: ListProps) {
         if ((ev.target as HTMLElement).closest(".message") && matchMedia("(pointer: coarse)").matches) ev.preventDefault();
       }}
     >
-      {items.map((i) => (
+      {withDays(items, (i) => (
         <Message
           key={i.key}
           m={i.m}

@@ -30,6 +30,7 @@ function badge(n: number): string {
 }
 
 function RoomEntry({ room, depth, user }: { room: Room; depth: number; user: string }) {
+  counts.value; // the feeds are not signals: re-render when a count changed
   const active = room.id === current.value;
   const feed = room.member ? feeds.get(room.id) : undefined;
   const name = title(room, members.value.get(room.id), user);

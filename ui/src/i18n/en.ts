@@ -65,7 +65,6 @@ export const en = {
   "composer.joinFirst": "Join the room to write here",
   "composer.send": "Send",
 
-  "message.label": "{name}, {time}",
   "message.actions": "Message actions",
   "message.deleted": "This message was deleted.",
   "message.linkDeleted": "This room link was deleted.",

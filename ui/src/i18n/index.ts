@@ -87,6 +87,17 @@ export function day(d: Date): string {
   return format({ dateStyle: "full" }, "day").format(d);
 }
 
+/** dayLabel names the day of d: "Today", "Yesterday", else the date. */
+export function dayLabel(d: Date, now: Date = new Date()): string {
+  const start = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((start(d) - start(now)) / 86400000);
+  if (days === 0 || days === -1) {
+    const s = new Intl.RelativeTimeFormat(lang.value, { numeric: "auto" }).format(days, "day");
+    return s.charAt(0).toLocaleUpperCase(lang.value) + s.slice(1);
+  }
+  return day(d);
+}
+
 /** ago is a relative time, "5 minutes ago", for recent moments. */
 export function ago(d: Date, now: Date = new Date()): string {
   const s = Math.round((d.getTime() - now.getTime()) / 1000);

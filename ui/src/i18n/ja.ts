@@ -65,7 +65,6 @@ export const ja: Record<Key, string> = {
   "composer.joinFirst": "書き込むにはルームに参加してください",
   "composer.send": "送信",
 
-  "message.label": "{name}、{time}",
   "message.actions": "メッセージの操作",
   "message.deleted": "このメッセージは削除されました。",
   "message.linkDeleted": "このルームへのリンクは削除されました。",
