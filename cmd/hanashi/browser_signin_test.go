@@ -58,7 +58,7 @@ func TestBrowserSignIn(t *testing.T) {
 	)
 	alice.waitPage(t, "the app", `document.getElementById("app")`)
 	alice.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
-	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(dex.Name)))
+	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(dex.Name)))
 	alice.waitStatus(t, "connected")
 
 	// Bob: an e-mailed link.
@@ -81,7 +81,7 @@ func TestBrowserSignIn(t *testing.T) {
 	)
 	bob.waitPage(t, "the app", `document.getElementById("app")`)
 	bob.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
-	bob.poll(t, "his name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(strings.Split(email, "@")[0])))
+	bob.poll(t, "his name", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(strings.Split(email, "@")[0])))
 	bob.waitStatus(t, "connected")
 
 	// Alice sets a picture.

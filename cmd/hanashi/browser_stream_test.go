@@ -142,14 +142,14 @@ func TestBrowserJapanese(t *testing.T) {
 	p := browserGuest(t, chromium, "haru", deadline)
 	p.createRoom(t, "nihongo", false)
 	p.poll(t, "English", `document.documentElement.lang === "en"`)
-	labels := `[document.getElementById("send").textContent + document.getElementById("send").getAttribute("aria-label"),
-		document.getElementById("composer").getAttribute("aria-label"), document.getElementById("settings-button").textContent +
+	labels := `[document.getElementById("send")?.textContent + document.getElementById("send").getAttribute("aria-label"),
+		document.getElementById("composer").getAttribute("aria-label"), document.getElementById("settings-button")?.textContent +
 		document.getElementById("settings-button").getAttribute("aria-label")].join("|")`
 	english := browserEval[string](t, p, labels)
 
 	browserChatClick(t, p, "settings", `document.getElementById("settings-button")`)
 	p.do(t, "choose 日本語", chromedp.WaitVisible(chromedp.ID("language")), browserFill("language", "ja"))
-	japanese := `document.documentElement.lang === "ja" && /[\u3040-\u30ff\u4e00-\u9fff]/.test(document.getElementById("settings").textContent)`
+	japanese := `document.documentElement.lang === "ja" && /[\u3040-\u30ff\u4e00-\u9fff]/.test(document.getElementById("settings")?.textContent)`
 	p.poll(t, "Japanese", japanese)
 	p.key(t, kb.Escape)
 	p.poll(t, "the settings closed", browserHidden("settings"))
