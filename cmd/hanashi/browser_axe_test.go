@@ -189,7 +189,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	mock := post("Aiko Tanaka", "Morning! The new sidebar mock-ups are up: phones get a drawer, desktops keep the list.", "")
 	contrast := post("Ben Carter", "Looks great. One thing: the unread badge needs **4.5:1** contrast in the dark theme.", "")
 	post("Chloé Martin", "Here is the token I used:\n```css\n.unread {\n  background: var(--accent-strong);\n  color: #fff;\n}\n```", "")
-	p.send(t, "@Ben good catch, I'll run axe on it before we ship.")
+	p.send(t, "Good catch, Ben: I'll run axe on it before we ship.")
 	post("Aiko Tanaka", "Shipping on Friday then 🚀", "")
 	post("Aiko Tanaka", "Agreed, I'll move it to `--accent-strong`.", contrast)
 	post("Ben Carter", "Thanks! Checked it on a phone too.", contrast)
@@ -204,14 +204,21 @@ func TestBrowserScreenshots(t *testing.T) {
 	browserChatOpenRoom(t, p, room)
 	p.poll(t, "the conversation", `document.querySelectorAll("#messages .message").length === 5 && document.querySelectorAll("#messages .reaction").length === 2`)
 	browserChatClick(t, p, "the thread", fmt.Sprintf(`document.querySelector('#messages .message[data-id="%s"] .reply-summary')`, contrast))
-	p.poll(t, "the thread's replies", `document.querySelectorAll("#thread-messages .message").length === 2 && [...document.images].every(i => i.complete)`)
-	p.do(t, "no focus ring, no caret in the picture", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
+	p.poll(t, "the thread's replies", `document.querySelectorAll("#thread-messages .message").length === 2`)
+	// The room wide enough to read: the member list folded away.
+	members := `(b => { if (b.getAttribute("aria-expanded") === "true") b.click(); return true; })(document.getElementById("members-toggle"))`
+	p.poll(t, "the members folded", members)
+	p.do(t, "a draft", browserFill("composer", "Friday works for me 👍"))
+	still := `document.getAnimations().length === 0 && [...document.images].every(i => i.complete)`
+	p.poll(t, "a still page", still)
+	p.do(t, "no focus ring in the picture", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
 	p.screenshot(t, filepath.Join("..", "..", "docs", "screenshot-desktop.png"))
 
 	browserChatClick(t, p, "close the thread", `document.getElementById("thread-close")`)
 	p.emulatePhone(t, browserPhone{"390x844", 390, 844, 2})
-	p.poll(t, "pictures loaded", `[...document.images].every(i => i.complete)`)
-	p.do(t, "no focus ring", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
+	p.poll(t, "the members folded", members)
+	p.poll(t, "a still page", still)
+	p.do(t, "no focus ring in the picture", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
 	p.screenshot(t, filepath.Join("..", "..", "docs", "screenshot-phone.png"))
 	p.checkClean(t)
 }
