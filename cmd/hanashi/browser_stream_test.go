@@ -48,6 +48,16 @@ func TestBrowserStream(t *testing.T) {
 		}
 	}
 
+	// Alice adds bob to her private room: now it reaches him.
+	bobID := browserRun(t, bob, "who is bob", chromedp.Evaluate[string](`fetch("api/v1/me").then(r => r.json()).then(v => v.user.id)`, chromedp.EvalAwaitPromise))
+	browserChatAwait(t, alice, "add bob to secret", fmt.Sprintf(`fetch("api/v1/rooms/%s/members", {method: "POST",
+		headers: {"Content-Type": "application/json"}, body: JSON.stringify({user_id: %q})}).then(r => r.ok)`, secret, bobID))
+	added := time.Now()
+	bob.poll(t, "secret in the sidebar", inList(secret))
+	if d := time.Since(added); d > time.Second {
+		t.Errorf("bob: the private room he was added to showed after %v; want under 1s", d.Round(time.Millisecond))
+	}
+
 	// Bob joins: alice's member list has him at once; he leaves: gone.
 	member := func(name string) string {
 		return fmt.Sprintf(`[...document.querySelectorAll("#members .member .member-name")].some(n => n.textContent === %s)`, browserJS(name))

@@ -422,7 +422,7 @@ func (p *browserPerson) do(t *testing.T, what string, steps ...chromedp.Action[c
 
 // browserWaitLimit bounds one wait, so a failure is reported in seconds,
 // not at the end of the test's deadline. It is far above what any step takes.
-const browserWaitLimit = 20 * time.Second
+const browserWaitLimit = 30 * time.Second
 
 // waitDeadline is when a wait that starts now gives up: after
 // browserWaitLimit, or at the test's deadline if that comes first.
