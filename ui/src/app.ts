@@ -571,8 +571,13 @@ function onFrame(f: ServerFrame): void {
       }
       break;
     }
-    case "unsubscribed":
+    case "unsubscribed": {
+      // The server ended it (a private room left elsewhere): the next
+      // snapshot decides whether it comes back.
+      const feed = feeds.get(f.room);
+      if (feed) feed.socket = 0;
       break;
+    }
     case "read":
       onRead(f.room, f.seq);
       break;
