@@ -6,7 +6,7 @@
 
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { createRoom, errorText, join, leave, loadOlder, markRead, scroll, send, typed } from "../app";
+import { createRoom, errorText, join, leave, loadOlder, markRead, scroll, send, typed } from "../client";
 import { t } from "../i18n";
 import type { MentionName } from "../markdown";
 import { threadKey, threadUnread } from "../state/feeds";
