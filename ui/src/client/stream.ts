@@ -262,3 +262,7 @@ window.addEventListener("pageshow", (ev) => {
 
 // Back online after sleep or a network change: try now rather than wait.
 window.addEventListener("online", () => socket.now());
+// Offline (the network went away): a socket that was open may never hear
+// of it (its frames just stop), so close it now; sends wait in the outbox.
+// (From the browser-test helper's f4bd0a2, on app.ts before the split.)
+window.addEventListener("offline", () => socket.drop(4000, "offline"));
