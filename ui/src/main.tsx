@@ -3,7 +3,7 @@ import { render } from "preact";
 import "./styles/base.css";
 import "./styles/layout.css";
 import "./styles/messages.css";
-import { start } from "./app";
+import { start } from "./client";
 import { App } from "./components/App";
 import { lang } from "./i18n";
 import "./theme";

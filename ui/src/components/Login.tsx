@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { errorText, guestSignIn } from "../app";
+import { errorText, guestSignIn } from "../client";
 import { t } from "../i18n";
 import { notice } from "../state/session";
 

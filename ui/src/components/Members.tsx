@@ -5,13 +5,24 @@ import { away, me } from "../state/session";
 import type { Room } from "../types";
 import { Avatar } from "./Avatar";
 
-export function Members({ room }: { room: Room }) {
+export function Members({ room, close }: { room: Room; close(): void }) {
   const list = members.value.get(room.id) ?? [];
   const user = me.value;
   const states = presence.value;
   const label = { online: t("presence.online"), away: t("presence.away"), offline: t("presence.offline") };
   return (
-    <aside id="members-panel" class="members-panel" aria-labelledby="members-heading">
+    <aside
+      id="members-panel"
+      class="members-panel"
+      aria-labelledby="members-heading"
+      onKeyDown={(ev) => {
+        if (ev.key === "Escape") {
+          ev.preventDefault();
+          close();
+          document.getElementById("members-toggle")?.focus();
+        }
+      }}
+    >
       <h3 id="members-heading">{t("members.heading", { count: list.length })}</h3>
       <ul id="members" class="members">
         {list.map((m) => {

@@ -4,7 +4,7 @@
 
 import { memo } from "preact/compat";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { changeMessage, discard, EMOJI, openChild, retry } from "../app";
+import { changeMessage, discard, EMOJI, openChild, retry } from "../client";
 import { clock, fullTime, t } from "../i18n";
 import { render, type MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";

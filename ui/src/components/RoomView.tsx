@@ -6,7 +6,7 @@
 
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { createRoom, errorText, join, leave, loadOlder, markRead, scroll, send, typed } from "../app";
+import { createRoom, errorText, join, leave, loadOlder, markRead, scroll, send, typed } from "../client";
 import { t } from "../i18n";
 import type { MentionName } from "../markdown";
 import { threadKey, threadUnread } from "../state/feeds";
@@ -157,6 +157,16 @@ export function RoomView() {
     setChildOpen(false);
   });
 
+  // A room picked in the sidebar with a mouse or the keyboard puts the
+  // keyboard in its composer (not on a touch screen, where that would open
+  // the on-screen keyboard; not on a page load, where Tab starts at the top).
+  useEffect(() => {
+    if (!rs || typeof matchMedia !== "function" || !matchMedia("(pointer: fine)").matches) return;
+    if (!document.activeElement?.closest("#sidebar")) return;
+    const c = document.getElementById("composer") as HTMLTextAreaElement | null;
+    if (c && !c.disabled) c.focus();
+  }, [rs]);
+
   if (!rs || !room || !user) return null;
   const name = title(room, list, user.id);
   const kind = isDirect(room) ? t("room.kindDirect") : room.private ? t("room.kindPrivate") : t("room.kindPublic");
@@ -236,7 +246,7 @@ export function RoomView() {
         </div>
         {childOpen && <ChildForm room={room} close={() => setChildOpen(false)} />}
       </div>
-      {showMembers.value && <Members room={room} />}
+      {showMembers.value && <Members room={room} close={() => (showMembers.value = false)} />}
       {ts && ts.room === room.id && <Thread ts={ts} room={room} names={names} />}
     </section>
   );

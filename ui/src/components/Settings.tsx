@@ -1,7 +1,7 @@
 // The settings dialog: language, theme, display name, picture, signing out.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { errorText, rename, signOut, uploadAvatar } from "../app";
+import { errorText, rename, signOut, uploadAvatar } from "../client";
 import { lang, setLang, t, type Lang } from "../i18n";
 import { me } from "../state/session";
 import { setTheme, theme, type Theme } from "../theme";

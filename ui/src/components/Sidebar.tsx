@@ -3,7 +3,7 @@
 // phone it is a drawer (App.tsx opens and closes it).
 
 import { useRef, useState } from "preact/hooks";
-import { createRoom, errorText, navigate, openDirect, searchPeople } from "../app";
+import { createRoom, errorText, navigate, openDirect, searchPeople } from "../client";
 import { lang, t } from "../i18n";
 import { roomHash } from "../route";
 import { counts, feeds } from "../state/feeds";

@@ -2,7 +2,7 @@
 // follow and close.
 
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
-import { closeThread, isFollowing, loadOlderReplies, send, toggleFollow, typed } from "../app";
+import { closeThread, isFollowing, loadOlderReplies, send, toggleFollow, typed } from "../client";
 import { t } from "../i18n";
 import type { MentionName } from "../markdown";
 import { following } from "../state/feeds";
