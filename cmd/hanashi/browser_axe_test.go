@@ -109,6 +109,13 @@ func TestBrowserAxe(t *testing.T) {
 		}
 	}
 
+	// The theme chosen in the settings wins over the system's.
+	alice.colorScheme(t, "light")
+	browserChatClick(t, alice, "settings", `document.getElementById("settings-button")`)
+	alice.do(t, "choose the dark theme", chromedp.WaitVisible(chromedp.ID("theme")), browserFill("theme", "dark"))
+	alice.poll(t, "the dark background under a light system", fmt.Sprintf(`getComputedStyle(document.body).backgroundColor === %q`, backgrounds["dark"]))
+	closeAll()
+
 	// No broken picture anywhere: each shown img loaded, and the people's
 	// own (Gravatar, unreachable) pictures gave way to initials.
 	for _, p := range []*browserPerson{alice, bob} {
@@ -221,10 +228,4 @@ func TestBrowserScreenshots(t *testing.T) {
 	p.do(t, "no focus ring in the picture", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
 	p.screenshot(t, filepath.Join("..", "..", "docs", "screenshot-phone.png"))
 	p.checkClean(t)
-}
-
-// browserHidden is a JavaScript condition: the element with the id is
-// missing or not shown.
-func browserHidden(id string) string {
-	return fmt.Sprintf(`(el => !el || el.getClientRects().length === 0)(document.getElementById(%s))`, browserJS(id))
 }

@@ -490,3 +490,9 @@ const browserScrollUp = `(() => {
 		if (el.scrollHeight > el.clientHeight && /(auto|scroll)/.test(getComputedStyle(el).overflowY)) { el.scrollTop = 0; return; }
 	}
 })();`
+
+// browserHidden is a JavaScript condition: the element with the id is
+// missing or not shown.
+func browserHidden(id string) string {
+	return fmt.Sprintf(`(el => !el || el.getClientRects().length === 0)(document.getElementById(%s))`, browserJS(id))
+}
