@@ -71,6 +71,8 @@ func (r *room) DeliverSignal(s hanashi.Signal) {
 		if s.Node != r.h.sig.node && len(r.subs) > 0 {
 			r.answerProbe()
 		}
+	case kindRoomFrame:
+		r.roomFrame(s.Payload)
 	}
 }
 

@@ -40,7 +40,7 @@ package hub
 // node is Payload), kindClaims (Payload is the JSON list of the node's
 // claims in the room) and kindProbe. On room 0, the nodes' channel:
 // kindRead (User.ID's read marker in room About is now Payload, a decimal
-// seq).
+// seq). The frames of the user's stream travel on both (stream.go).
 
 import (
 	"context"
@@ -112,6 +112,9 @@ type SignalEncoder interface {
 	Typing(room hanashi.RoomID, user hanashi.Author) []byte
 	Presence(room hanashi.RoomID, user hanashi.Author, state Presence) []byte
 	Read(room hanashi.RoomID, seq int64) []byte
+	// Frame wraps text, a frame's content made by the hub's caller (see
+	// ToUsers and ToRoom), into a frame.
+	Frame(text []byte) []byte
 }
 
 // signals is the hub's part of presence and read echoes. Lock order:
@@ -412,25 +415,7 @@ func (h *Hub) Read(user hanashi.UserID, room hanashi.RoomID, seq int64, except *
 }
 
 func (h *Hub) deliverRead(user hanashi.UserID, room hanashi.RoomID, seq int64, except *Client) {
-	enc, ok := h.cfg.Encoder.(SignalEncoder)
-	if !ok {
-		return
-	}
-	var frame []byte
-	h.sig.mu.Lock()
-	defer h.sig.mu.Unlock()
-	u := h.sig.users[user]
-	if u == nil {
-		return
-	}
-	for _, c := range u.clients {
-		if c != except {
-			if frame == nil {
-				frame = enc.Read(room, seq)
-			}
-			c.pushSignal(frame)
-		}
-	}
+	h.pushUsers(Audience{Users: []hanashi.UserID{user}}, except, func(enc SignalEncoder) []byte { return enc.Read(room, seq) })
 }
 
 // pushSignal queues a signal's frame unless the queue is more than half
@@ -456,14 +441,19 @@ type nodeSubscriber struct{ h *Hub }
 func (nodeSubscriber) Deliver([]hanashi.Message) {}
 
 func (n nodeSubscriber) DeliverSignal(s hanashi.Signal) {
-	if s.Node == n.h.sig.node || s.Kind != kindRead {
+	if s.Node == n.h.sig.node {
 		return // this node delivered its own already
 	}
-	seq, err := strconv.ParseInt(s.Payload, 10, 64)
-	if err != nil || s.User.ID == "" {
-		return
+	switch s.Kind {
+	case kindRead:
+		seq, err := strconv.ParseInt(s.Payload, 10, 64)
+		if err != nil || s.User.ID == "" {
+			return
+		}
+		n.h.deliverRead(s.User.ID, s.About, seq, nil)
+	case kindUsers:
+		n.h.deliverUsersSignal(s)
 	}
-	n.h.deliverRead(s.User.ID, s.About, seq, nil)
 }
 
 // Missed does nothing: lost echoes stay lost, as signals may.

@@ -18,7 +18,8 @@ import (
 )
 
 // sigEncoder makes frames the tests can read back: "m ROOM SEQ",
-// "s ROOM SEQ", "t ROOM USERNAME", "p ROOM USERNAME STATE", "r ROOM SEQ".
+// "s ROOM SEQ", "t ROOM USERNAME", "p ROOM USERNAME STATE", "r ROOM SEQ",
+// and the text of other frames as it is.
 type sigEncoder struct{}
 
 func (sigEncoder) Message(m hanashi.Message) []byte {
@@ -36,6 +37,7 @@ func (sigEncoder) Presence(room hanashi.RoomID, u hanashi.Author, p Presence) []
 func (sigEncoder) Read(room hanashi.RoomID, seq int64) []byte {
 	return fmt.Appendf(nil, "r %d %d", room, seq)
 }
+func (sigEncoder) Frame(text []byte) []byte { return text }
 
 // bus connects the brokers of several test nodes, as Redis would: what one
 // publishes reaches every node's subscriber of the room, synchronously.

@@ -365,6 +365,7 @@ func (s *Server) handleDirect() http.Handler {
 		if err != nil {
 			return err
 		}
+		s.directRoomMade(room, members)
 		writeJSON(w, http.StatusOK, roomResponse{room})
 		return nil
 	})

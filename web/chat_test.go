@@ -43,6 +43,12 @@ type chatUser struct {
 
 func startChat(t *testing.T) *chatServer {
 	t.Helper()
+	return startChatWith(t, func(*web.Config) {})
+}
+
+// startChatWith is startChat with settings that set changes.
+func startChatWith(t *testing.T, set func(*web.Config)) *chatServer {
+	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +56,9 @@ func startChat(t *testing.T) *chatServer {
 	t.Cleanup(func() { db.Close() })
 	h := hub.New(hub.Config{Store: db, Broker: inmem.NewBroker(), Encoder: web.Encoder{}})
 	ts := httptest.NewUnstartedServer(nil)
-	srv, err := web.NewServer(web.Config{Store: db, Hub: h, BaseURL: "http://" + ts.Listener.Addr().String()})
+	cfg := web.Config{Store: db, Hub: h, BaseURL: "http://" + ts.Listener.Addr().String()}
+	set(&cfg)
+	srv, err := web.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,18 +237,21 @@ type chatFrame struct {
 	hanashi.Message
 }
 
-// nextFrame reads the next frame, whatever its type.
+// nextFrame reads the next frame but those of the user's stream (see
+// nextStreamFrame).
 func nextFrame(t *testing.T, ws *websocket.Conn) chatFrame {
 	t.Helper()
-	_, p, err := ws.ReadMessage()
-	if err != nil {
-		t.Fatalf("reading a frame: %v", err)
+	for {
+		typ, p := readFrame(t, ws)
+		if streamFrames[typ] {
+			continue
+		}
+		var f chatFrame
+		if err := json.Unmarshal(p, &f); err != nil {
+			t.Fatalf("frame %s: %v", p, err)
+		}
+		return f
 	}
-	var f chatFrame
-	if err := json.Unmarshal(p, &f); err != nil {
-		t.Fatalf("frame %s: %v", p, err)
-	}
-	return f
 }
 
 func subscribe(t *testing.T, ws *websocket.Conn, room hanashi.RoomID) {

@@ -39,6 +39,7 @@ func (s *Server) refreshAvatar(ctx context.Context, u hanashi.User) hanashi.User
 		s.log.WarnContext(ctx, "updating the avatar failed", "user", u.ID, "err", err)
 		return u
 	}
+	s.profileChanged(nu)
 	return nu
 }
 
@@ -92,6 +93,9 @@ func (s *Server) handleUpdateMe() http.Handler {
 		u, err := s.cfg.Store.UpdateProfile(r.Context(), userFrom(r.Context()).ID, p)
 		if err != nil {
 			return err
+		}
+		if p.Name != nil {
+			s.profileChanged(u)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"user": u})
 		return nil

@@ -81,6 +81,7 @@ func (s *Server) handleCreateRoom() http.Handler {
 			// else publishes it.
 			s.publishLink(r.Context(), room)
 		}
+		s.roomCreated(room)
 		writeJSON(w, http.StatusCreated, roomResponse{room})
 		return nil
 	})
@@ -118,6 +119,7 @@ func (s *Server) handleJoin() http.Handler {
 		if err := s.cfg.Store.AddMember(r.Context(), id, req.UserID, me); err != nil {
 			return err
 		}
+		s.joined(r.Context(), id, req.UserID)
 		room, err := s.cfg.Store.Room(r.Context(), id, me)
 		if err != nil {
 			return err
@@ -133,15 +135,11 @@ func (s *Server) handleLeave() http.Handler {
 		if err != nil {
 			return err
 		}
-		me := userFrom(r.Context()).ID
-		if err := s.cfg.Store.RemoveMember(r.Context(), room.ID, me); err != nil {
+		me := userFrom(r.Context())
+		if err := s.cfg.Store.RemoveMember(r.Context(), room.ID, me.ID); err != nil {
 			return err
 		}
-		if room.Private {
-			// A private room is readable by members only: stop the live
-			// streams this user's sockets had open to it.
-			s.unsubscribeUser(me, room.ID)
-		}
+		s.left(r.Context(), room, me)
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})

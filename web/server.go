@@ -7,7 +7,9 @@
 // The WebSocket protocol is the ws*.go files, and only they touch a
 // WebSocket: ws.go upgrades and acts on a client's frames, wsframes.go
 // holds the frames both ways and the close codes, wssignals.go typing,
-// presence and read markers; a connection is served by the server's event
+// presence and read markers, stream.go the user's stream (rooms,
+// memberships and profiles as they change); a connection is served by the
+// server's event
 // loop (wsloop.go, package netpoll) or by a read and a write pump of its
 // own (wspumps.go).
 package web
@@ -103,6 +105,7 @@ type Server struct {
 	closing  bool           // WebSockets are refused and closed (Shutdown)
 
 	basePath string // the path of cfg.BaseURL, "" at the root
+	canon    canonicalHost
 	proxies  forwarded.Trust
 	stop     context.CancelFunc // ends background work
 	reads    readMarkers        // read frames waiting to be written (wssignals.go)
@@ -150,6 +153,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
 	s.loop = netpoll.New(netpoll.Config{PingInterval: cfg.PingInterval, WriteTimeout: cfg.WriteTimeout, Linger: lingerTime})
 	s.basePath = strings.TrimSuffix(base.Path, "/")
+	s.canon = newCanonicalHost(base)
 	s.auth, err = auth.New(auth.Config{
 		Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, BaseURL: base, Proxies: proxies, Errors: s.errs,
 		Providers: cfg.Providers, Mailer: cfg.Mailer, NoGuests: cfg.NoGuests, Admins: cfg.Admins,
@@ -199,6 +203,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r2.URL.RawPath = ""
 			r = r2
 		}
+	}
+	if target, ok := s.canon.redirect(r, s.basePath); ok {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
 	}
 	s.handler.ServeHTTP(w, r)
 }
@@ -296,24 +304,6 @@ func (s *Server) closeSession(tokenHash []byte) {
 	s.mu.Unlock()
 	for _, c := range found {
 		c.closeWith(closeSessionEnded, "session ended")
-	}
-}
-
-// unsubscribeUser ends the subscriptions of every WebSocket of user to room
-// on this node, telling each client with an unsubscribed frame.
-func (s *Server) unsubscribeUser(user hanashi.UserID, room hanashi.RoomID) {
-	s.mu.Lock()
-	var found []*conn
-	for c := range s.conns {
-		if c.user.ID == user {
-			found = append(found, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range found {
-		if c.client.Unsubscribe(room) {
-			c.client.Push(frame(roomFrame{Type: "unsubscribed", Room: room}))
-		}
 	}
 }
 

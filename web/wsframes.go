@@ -71,6 +71,26 @@ type roomFrame struct {
 	Seq  *int64         `json:"seq,omitempty"`
 }
 
+// The frames of the user's stream (stream.go); room_gone is a roomFrame.
+type (
+	// roomStreamFrame is a room as GET /api/v1/rooms/{id} shows it to the
+	// user who gets the frame.
+	roomStreamFrame struct {
+		Type string       `json:"type"` // "room"
+		Room hanashi.Room `json:"room"`
+	}
+	profileFrame struct {
+		Type string         `json:"type"` // "profile"
+		User hanashi.Author `json:"user"`
+	}
+	memberFrame struct {
+		Type   string         `json:"type"` // "member"
+		Room   hanashi.RoomID `json:"room"`
+		User   hanashi.Author `json:"user"`
+		Member bool           `json:"member"`
+	}
+)
+
 type errorFrame struct {
 	Type     string         `json:"type"`
 	Code     string         `json:"code"`
@@ -81,10 +101,20 @@ type errorFrame struct {
 
 // frame encodes v as a complete text frame, ready to be queued.
 func frame(v any) []byte {
+	return textFrame(frameText(v))
+}
+
+// frameText encodes v as the content of a frame, for the hub to route
+// (hub.ToUsers, hub.ToRoom) and wrap with Encoder.Frame.
+func frameText(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only our own frame types are encoded
 	}
+	return b
+}
+
+func textFrame(b []byte) []byte {
 	return websocket.AppendFrame(make([]byte, 0, len(b)+10), websocket.OpText, b)
 }
 

@@ -224,3 +224,5 @@ func (Encoder) Presence(room hanashi.RoomID, user hanashi.Author, state hub.Pres
 func (Encoder) Read(room hanashi.RoomID, seq int64) []byte {
 	return frame(readFrame{Type: "read", Room: room, Seq: seq})
 }
+
+func (Encoder) Frame(text []byte) []byte { return textFrame(text) }

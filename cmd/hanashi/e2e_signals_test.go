@@ -25,24 +25,38 @@ type e2eSignal struct {
 // seq in decimal). Other frames are skipped.
 func waitSignal(t *testing.T, c *e2eConn, what, typ string, room int64, user, state string) e2eSignal {
 	t.Helper()
+	var s e2eSignal
+	waitFrame(t, c, what, func(raw []byte) bool {
+		s = e2eSignal{}
+		if json.Unmarshal(raw, &s) != nil || s.Type != typ || s.Room != room {
+			return false
+		}
+		if typ == "read" {
+			return user == "" || fmt.Sprint(s.Seq) == user
+		}
+		return (user == "" || s.User.Name == user) && (state == "" || s.State == state)
+	})
+	return s
+}
+
+// waitFrame reads c's frames until match says yes to one, and returns the
+// frames before it.
+func waitFrame(t *testing.T, c *e2eConn, what string, match func(raw []byte) bool) (before [][]byte) {
+	t.Helper()
 	deadline := time.Now().Add(e2eTimeout)
-	var seen []string
 	for {
 		f, err := c.readAny(time.Until(deadline))
 		if err != nil {
+			var seen []string
+			for _, b := range before {
+				seen = append(seen, string(b))
+			}
 			t.Fatalf("%s: %v; frames before: %q", what, err, seen)
 		}
-		seen = append(seen, string(f.raw))
-		var s e2eSignal
-		if json.Unmarshal(f.raw, &s) != nil || s.Type != typ || s.Room != room {
-			continue
+		if match(f.raw) {
+			return before
 		}
-		if typ == "read" && (user == "" || fmt.Sprint(s.Seq) == user) {
-			return s
-		}
-		if typ != "read" && (user == "" || s.User.Name == user) && (state == "" || s.State == state) {
-			return s
-		}
+		before = append(before, f.raw)
 	}
 }
 
