@@ -14,7 +14,9 @@ package hub
 // # Wire
 //
 // On room 0, the nodes' channel: kindUsers, whose Payload is a wireUsers
-// in JSON (ToUsers, ToEveryone, Revoke). On a room's channel: kindRoomFrame, whose Payload is the text.
+// in JSON (ToUsers, ToEveryone, Revoke). On a room's channel:
+// kindRoomFrame, whose Payload is the frame's text (ToRoom). Nodes of an
+// earlier release ignore both.
 
 import (
 	"encoding/json"

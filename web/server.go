@@ -105,6 +105,7 @@ type Server struct {
 	closing  bool           // WebSockets are refused and closed (Shutdown)
 
 	basePath string // the path of cfg.BaseURL, "" at the root
+	canon    canonicalHost
 	proxies  forwarded.Trust
 	stop     context.CancelFunc // ends background work
 	reads    readMarkers        // read frames waiting to be written (wssignals.go)
@@ -152,6 +153,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.errs = &httpapi.Errors{Log: s.log, Ready: cfg.Ready, Unready: s.unready}
 	s.loop = netpoll.New(netpoll.Config{PingInterval: cfg.PingInterval, WriteTimeout: cfg.WriteTimeout, Linger: lingerTime})
 	s.basePath = strings.TrimSuffix(base.Path, "/")
+	s.canon = newCanonicalHost(base)
 	s.auth, err = auth.New(auth.Config{
 		Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, BaseURL: base, Proxies: proxies, Errors: s.errs,
 		Providers: cfg.Providers, Mailer: cfg.Mailer, NoGuests: cfg.NoGuests, Admins: cfg.Admins,
@@ -201,6 +203,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r2.URL.RawPath = ""
 			r = r2
 		}
+	}
+	if target, ok := s.canon.redirect(r, s.basePath); ok {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
 	}
 	s.handler.ServeHTTP(w, r)
 }

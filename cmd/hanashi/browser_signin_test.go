@@ -27,8 +27,11 @@ func TestBrowserSignIn(t *testing.T) {
 	mp := testpeer.MailpitFromEnv(t)
 	deadline := time.Now().Add(browserTestTimeout)
 	addr := freeAddr(t)
-	base := browserBase(addr)
-	dex := testpeer.StartDex(t, base+"auth/dex/callback")
+	// The pages are opened as 127.0.0.1, and the server sends the browser
+	// to its base URL, http://localhost:PORT, where everything else
+	// happens: the callback Dex knows is there.
+	base := "http://" + addr + "/"
+	dex := testpeer.StartDex(t, canonicalBase(t, addr)+"/auth/dex/callback")
 	browserStartServerWith(t, addr, t.TempDir(), deadline, map[string]string{
 		"HANASHI_OIDC":                   "dex",
 		"HANASHI_OIDC_DEX_TITLE":         "Dex",
@@ -58,6 +61,7 @@ func TestBrowserSignIn(t *testing.T) {
 	)
 	alice.waitPage(t, "the app", `document.getElementById("app")`)
 	alice.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
+	alice.poll(t, "the app at the base URL", fmt.Sprintf(`location.origin === %s`, browserJS(canonicalBase(t, addr))))
 	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(dex.Name)))
 	alice.waitStatus(t, "connected")
 

@@ -197,9 +197,7 @@ func browserStartServerWith(t *testing.T, addr, dataDir string, deadline time.Ti
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &browserServer{cancel: cancel, done: make(chan error, 1), log: new(syncBuffer)}
 	// No load balancer waits on this server's readiness: stop at once.
-	// The public address is said, not left to the default: the pages are
-	// at localhost, where links and cookies must point.
-	args := append([]string{"hanashi", "-addr", addr, "-base-url", browserBase(addr), "-data", dataDir, "-drain-grace", "0s"}, flags...)
+	args := append([]string{"hanashi", "-addr", addr, "-data", dataDir, "-drain-grace", "0s"}, flags...)
 	getenv := func(k string) string { return env[k] } // only what the test says, whatever the environment
 	go func() { s.done <- run(ctx, args, getenv, s.log, s.log) }()
 	t.Cleanup(func() {

@@ -44,6 +44,10 @@ type config struct {
 	// CommitTimeout bounds the wait of a send for its commit
 	// (hub.Config.CommitTimeout).
 	CommitTimeout time.Duration
+	// BaseURLDefault says that BaseURL was not configured but made from
+	// Addr (defaultBaseURL); run makes it again from the address the
+	// listener got, whose port is the real one when Addr's is 0.
+	BaseURLDefault bool
 }
 
 // parseConfig reads the configuration from args (args[0] is the program's
@@ -70,7 +74,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.RedisURL, "redis", env("REDIS_URL", ""), "Redis URL, redis://host:6379/0, connecting the nodes of a cluster (HANASHI_REDIS_URL)")
 	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", env("REDIS_PREFIX", "hanashi:"), "prefix of this cluster's Redis channels (HANASHI_REDIS_PREFIX)")
 	fs.StringVar(&origins, "origins", env("ORIGINS", ""), "comma-separated origins, besides the server's own, allowed to use the API from a browser, e.g. https://chat.example.com (HANASHI_ORIGINS)")
-	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "URL people reach the server at, e.g. https://chat.example.com; sign-in links and callbacks use it (HANASHI_BASE_URL; default http://ADDR)")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "URL people reach the server at, e.g. https://chat.example.com; sign-in links and callbacks use it (HANASHI_BASE_URL; default http://ADDR, with localhost for a loopback or unspecified address)")
 	fs.StringVar(&cfg.OIDC, "oidc", env("OIDC", ""), "comma-separated sign-in providers, e.g. google,github,corp; each NAME is set up by HANASHI_OIDC_NAME_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _TITLE (HANASHI_OIDC)")
 	fs.StringVar(&cfg.SMTPURL, "smtp", env("SMTP_URL", ""), "SMTP server for sign-in links, smtp://user:password@host:587 or smtps://...; without it links go to the log (HANASHI_SMTP_URL)")
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("SMTP_FROM", ""), "sender of sign-in links (HANASHI_SMTP_FROM; default hanashi@ the base URL's host)")
@@ -155,10 +159,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.ACMECache = filepath.Join(cfg.DataDir, "acme")
 	}
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = defaultBaseURL(cfg.Addr)
-		if cfg.TLSCert != "" || len(cfg.ACMEHosts) > 0 {
-			cfg.BaseURL = defaultTLSBaseURL(cfg.Addr, cfg.ACMEHosts)
-		}
+		cfg.BaseURLDefault = true
+		cfg.BaseURL = cfg.defaultBaseURL(cfg.Addr)
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -169,6 +171,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-log must be text or json, not %q", cfg.Log)
 	}
 	return cfg, nil
+}
+
+// defaultBaseURL is the base URL of a server listening on addr when none
+// is configured.
+func (cfg config) defaultBaseURL(addr string) string {
+	if cfg.TLSCert != "" || len(cfg.ACMEHosts) > 0 {
+		return defaultTLSBaseURL(addr, cfg.ACMEHosts)
+	}
+	return defaultBaseURL(addr)
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

@@ -25,17 +25,18 @@ func parse(args []string, env map[string]string) (config, string, error) {
 func TestConfigDefaults(t *testing.T) {
 	host, _ := os.Hostname()
 	want := config{
-		Addr:          "127.0.0.1:8080",
-		DataDir:       "hanashi-data",
-		RedisPrefix:   "hanashi:",
-		BaseURL:       "http://127.0.0.1:8080",
-		Guests:        true,
-		Node:          host,
-		Log:           "text",
-		ACMECache:     filepath.Join("hanashi-data", "acme"),
-		DrainGrace:    5 * time.Second,
-		DrainTimeout:  30 * time.Second,
-		CommitTimeout: 5 * time.Second,
+		Addr:           "127.0.0.1:8080",
+		DataDir:        "hanashi-data",
+		RedisPrefix:    "hanashi:",
+		BaseURL:        "http://localhost:8080",
+		BaseURLDefault: true,
+		Guests:         true,
+		Node:           host,
+		Log:            "text",
+		ACMECache:      filepath.Join("hanashi-data", "acme"),
+		DrainGrace:     5 * time.Second,
+		DrainTimeout:   30 * time.Second,
+		CommitTimeout:  5 * time.Second,
 	}
 	cfg, _, err := parse(nil, nil)
 	if err != nil {
@@ -145,7 +146,13 @@ func TestConfigDerivedDefaults(t *testing.T) {
 		{args: []string{"-addr", "0.0.0.0:9000"}, get: func(c config) any { return c.BaseURL }, want: "http://localhost:9000"},
 		{args: []string{"-addr", ":9000"}, get: func(c config) any { return c.BaseURL }, want: "http://localhost:9000"},
 		{args: []string{"-addr", "192.0.2.1:9000"}, get: func(c config) any { return c.BaseURL }, want: "http://192.0.2.1:9000"},
-		{args: []string{"-addr", "127.0.0.1:8443", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, get: func(c config) any { return c.BaseURL }, want: "https://127.0.0.1:8443"},
+		// One name for a server on loopback, to which the others redirect.
+		{args: []string{"-addr", "127.0.0.1:9000"}, get: func(c config) any { return c.BaseURL }, want: "http://localhost:9000"},
+		{args: []string{"-addr", "[::1]:9000"}, get: func(c config) any { return c.BaseURL }, want: "http://localhost:9000"},
+		{args: []string{"-addr", "localhost:9000"}, get: func(c config) any { return c.BaseURL }, want: "http://localhost:9000"},
+		{args: []string{"-addr", "127.0.0.1:8443", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, get: func(c config) any { return c.BaseURL }, want: "https://localhost:8443"},
+		{args: []string{"-addr", "127.0.0.1:9000"}, get: func(c config) any { return c.BaseURLDefault }, want: true},
+		{args: []string{"-base-url", "http://127.0.0.1:9000"}, get: func(c config) any { return c.BaseURLDefault }, want: false},
 		{args: []string{"-addr", ":443", "-acme-hosts", "chat.example,other.example"}, get: func(c config) any { return c.BaseURL }, want: "https://chat.example"},
 		{args: []string{"-addr", ":8443", "-acme-hosts", "chat.example"}, get: func(c config) any { return c.BaseURL }, want: "https://chat.example:8443"},
 		{args: []string{"-addr", ":443", "-acme-hosts", "chat.example", "-base-url", "https://chat.example/team"}, get: func(c config) any { return c.BaseURL }, want: "https://chat.example/team"},

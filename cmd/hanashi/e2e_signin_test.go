@@ -97,7 +97,7 @@ func (b *e2eBrowser) me(t *testing.T) (*e2eUser, int) {
 // the session id changes, and signing out ends the session.
 func TestE2ESignInDex(t *testing.T) {
 	addr := freeAddr(t)
-	dex := testpeer.StartDex(t, "http://"+addr+"/auth/dex/callback")
+	dex := testpeer.StartDex(t, canonicalBase(t, addr)+"/auth/dex/callback")
 	srv := e2eStartWith(t, t.TempDir(), e2eOptions{addr: addr, env: []string{
 		"HANASHI_OIDC=dex",
 		"HANASHI_OIDC_DEX_ISSUER=" + dex.Issuer,
@@ -135,7 +135,7 @@ func TestE2ESignInDex(t *testing.T) {
 	authURL := resp.Header.Get("Location")
 	q := must(url.Parse(authURL)).Query()
 	if !strings.HasPrefix(authURL, dex.Issuer) || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" ||
-		q.Get("state") == "" || q.Get("nonce") == "" || q.Get("redirect_uri") != "http://"+addr+"/auth/dex/callback" {
+		q.Get("state") == "" || q.Get("nonce") == "" || q.Get("redirect_uri") != canonicalBase(t, addr)+"/auth/dex/callback" {
 		t.Fatalf("authorization request %s: want Dex, S256 PKCE, state, nonce and our callback", authURL)
 	}
 	callback := dex.Login(t, authURL)

@@ -107,6 +107,9 @@ func TestE2ETLS(t *testing.T) {
 	e2eStartWith(t, t.TempDir(), e2eOptions{addr: plainAddr},
 		"-addr", tlsAddr, "-http-addr", plainAddr, "-tls-cert", ca.certFile, "-tls-key", ca.keyFile)
 	origin := "https://" + tlsAddr
+	// The base URL: a server on loopback is localhost, and it sends pages
+	// asked for as 127.0.0.1 there (the client below follows).
+	base := "https" + strings.TrimPrefix(canonicalBase(t, tlsAddr), "http")
 
 	// A browser-like client: h2 and http/1.1 offered, h2 taken.
 	h2 := &http.Client{Timeout: e2eTimeout, Transport: &http.Transport{
@@ -162,9 +165,9 @@ func TestE2ETLS(t *testing.T) {
 		status       int
 		location     string
 	}{
-		{"GET", "/", http.StatusMovedPermanently, origin + "/"},
-		{"GET", "/api/v1/rooms/1/messages?after=3", http.StatusMovedPermanently, origin + "/api/v1/rooms/1/messages?after=3"},
-		{"POST", "/api/v1/guests", http.StatusPermanentRedirect, origin + "/api/v1/guests"},
+		{"GET", "/", http.StatusMovedPermanently, base + "/"},
+		{"GET", "/api/v1/rooms/1/messages?after=3", http.StatusMovedPermanently, base + "/api/v1/rooms/1/messages?after=3"},
+		{"POST", "/api/v1/guests", http.StatusPermanentRedirect, base + "/api/v1/guests"},
 		{"GET", "/healthz", http.StatusOK, ""},
 		{"GET", "/readyz", http.StatusOK, ""},
 	} {

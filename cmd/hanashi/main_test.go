@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,8 +62,12 @@ const e2eTimeout = 15 * time.Second
 
 // e2eServer is one server process.
 type e2eServer struct {
-	addr    string // 127.0.0.1:port
-	base    string // http://127.0.0.1:port, also the server's own origin
+	addr string // 127.0.0.1:port
+	// base is the server's base URL, http://localhost:port (the default
+	// for a server on loopback, to which it redirects pages asked for as
+	// 127.0.0.1), or http://addr when the test sets -base-url: the
+	// server's own origin either way.
+	base    string
 	dataDir string
 	cmd     *exec.Cmd
 	out     *syncBuffer
@@ -103,6 +108,17 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// canonicalBase is the default base URL of a server on the loopback
+// address addr: http://localhost:PORT.
+func canonicalBase(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://localhost:" + port
+}
+
 // e2eStart starts the server binary on a free port with dataDir and waits
 // until /healthz answers 200. At cleanup the server is stopped with SIGINT
 // (it must exit cleanly within e2eTimeout) unless it was killed; its output
@@ -130,9 +146,13 @@ func e2eStartWith(t *testing.T, dataDir string, opts e2eOptions, extraArgs ...st
 	if err != nil {
 		t.Fatal(err)
 	}
+	base := "http://" + addr
+	if !slices.Contains(extraArgs, "-base-url") && !slices.ContainsFunc(opts.env, func(kv string) bool { return strings.HasPrefix(kv, "HANASHI_BASE_URL=") }) {
+		base = canonicalBase(t, addr)
+	}
 	s := &e2eServer{
 		addr:    addr,
-		base:    "http://" + addr,
+		base:    base,
 		dataDir: dataDir,
 		out:     &syncBuffer{},
 		exited:  make(chan struct{}),

@@ -48,12 +48,22 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		defer stop()
 	}
-	n, err := wire(ctx, cfg, getenv, log, wrapBroker)
+	// The main listener opens first: a default base URL takes its port,
+	// the real one when -addr asks for any (port 0).
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	if cfg.BaseURLDefault {
+		cfg.BaseURL = cfg.defaultBaseURL(ln.Addr().String())
+	}
+	n, err := wire(ctx, cfg, getenv, log, wrapBroker)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	defer n.Close()
-	l, err := listen(cfg, n, log)
+	l, err := listen(cfg, n, ln, log)
 	if err != nil {
 		return err
 	}
@@ -89,14 +99,11 @@ type listeners struct {
 	errs    chan error     // what each server's Serve returned
 }
 
-// listen opens the listeners of cfg and serves n on them. On an error,
-// the listeners it opened are closed again.
-func listen(cfg config, n *node, log *slog.Logger) (_ *listeners, err error) {
-	serverTLS, err := newServerTLS(cfg)
-	if err != nil {
-		return nil, err
-	}
-	var opened []net.Listener
+// listen serves n on ln, the main listener (on cfg.Addr), and opens and
+// serves the other listeners of cfg. On an error, ln and the listeners it
+// opened are closed again.
+func listen(cfg config, n *node, ln net.Listener, log *slog.Logger) (_ *listeners, err error) {
+	opened := []net.Listener{ln}
 	defer func() {
 		if err != nil {
 			for _, ln := range opened {
@@ -104,11 +111,10 @@ func listen(cfg config, n *node, log *slog.Logger) (_ *listeners, err error) {
 			}
 		}
 	}()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	serverTLS, err := newServerTLS(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opened = append(opened, ln)
 	l := &listeners{url: "http://" + ln.Addr().String(), errs: make(chan error, 3)}
 	srv := &http.Server{
 		Handler:           n.web,

@@ -54,13 +54,16 @@ func providers(names string, getenv func(string) string) ([]auth.Provider, error
 }
 
 // defaultBaseURL is where a server listening on addr is reached when
-// nobody said otherwise: fine on one machine, wrong behind a proxy.
+// nobody said otherwise: fine on one machine, wrong behind a proxy. A
+// server on loopback, or on every address, is http://localhost:PORT: one
+// name, to which the server sends those who come by another loopback name
+// (web.Server), so that a session is never split between two of them.
 func defaultBaseURL(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "http://" + addr
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+	if ip := net.ParseIP(host); host == "" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

@@ -43,11 +43,9 @@ function Empty() {
   return (
     <div id="empty" class="empty">
       <p>{t("room.none")}</p>
-      {banner.value && (
-        <p id="room-error-live" class="error" role="alert">
-          {banner.value}
-        </p>
-      )}
+      <p id="room-error-live" class="error" role="alert" hidden={!banner.value}>
+        {banner.value}
+      </p>
     </div>
   );
 }

@@ -119,11 +119,9 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
 
   return (
     <div id="scroller" class="scroller" ref={scroller} onScroll={onScroll}>
-      {rs.list.loaded && rs.list.more && (
-        <button id="load-older" class="ghost small load-older" type="button" onClick={() => void loadOlder()}>
-          {t("room.loadOlder")}
-        </button>
-      )}
+      <button id="load-older" class="ghost small load-older" type="button" hidden={!(rs.list.loaded && rs.list.more)} onClick={() => void loadOlder()}>
+        {t("room.loadOlder")}
+      </button>
       {!rs.list.loaded && <p class="muted loading">{t("room.loading")}</p>}
       <MessageList
         id="messages"
@@ -199,11 +197,9 @@ export function RoomView() {
         />
         <Messages rs={rs} room={room} names={names} />
         <Typing room={room.id} />
-        {error.value && (
-          <p id="room-error-live" class="error banner" role="alert">
-            {error.value}
-          </p>
-        )}
+        <p id="room-error-live" class="error banner" role="alert" hidden={!error.value}>
+          {error.value}
+        </p>
         <div class="room-head">
           <RoomMark room={room} />
           <h2 id="room-title">{name}</h2>
@@ -233,21 +229,17 @@ export function RoomView() {
           >
             {t("members.toggle")}
           </button>
-          {!room.member && (
-            <button id="join" type="button" disabled={busy} onClick={act(join)}>
-              {t("room.join")}
-            </button>
-          )}
-          {room.member && (
-            <button id="leave" class="ghost small" type="button" disabled={busy} onClick={act(leave)}>
-              {t("room.leave")}
-            </button>
-          )}
+          <button id="join" type="button" hidden={room.member} disabled={busy} onClick={act(join)}>
+            {t("room.join")}
+          </button>
+          <button id="leave" class="ghost small" type="button" hidden={!room.member} disabled={busy} onClick={act(leave)}>
+            {t("room.leave")}
+          </button>
         </div>
         {childOpen && <ChildForm room={room} close={() => setChildOpen(false)} />}
       </div>
       {showMembers.value && <Members room={room} close={() => (showMembers.value = false)} />}
-      {ts && ts.room === room.id && <Thread ts={ts} room={room} names={names} />}
+      {ts && ts.room === room.id ? <Thread ts={ts} room={room} names={names} /> : <aside id="thread" class="thread" hidden />}
     </section>
   );
 }

@@ -88,11 +88,9 @@ export function Thread({ ts, room, names }: { ts: ThreadState; room: Room; names
             />
           )}
         </div>
-        {ts.list.more && (
-          <button id="thread-older" class="ghost small load-older" type="button" onClick={() => void loadOlderReplies()}>
-            {t("thread.older")}
-          </button>
-        )}
+        <button id="thread-older" class="ghost small load-older" type="button" hidden={!ts.list.more} onClick={() => void loadOlderReplies()}>
+          {t("thread.older")}
+        </button>
         <MessageList
           id="thread-messages"
           label={t("thread.replyList")}
