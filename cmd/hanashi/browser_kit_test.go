@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -495,4 +496,18 @@ const browserScrollUp = `(() => {
 // missing or not shown.
 func browserHidden(id string) string {
 	return fmt.Sprintf(`(el => !el || el.getClientRects().length === 0)(document.getElementById(%s))`, browserJS(id))
+}
+
+// browserEach runs f for each person at once and stops the test if any
+// failed.
+func browserEach(t *testing.T, people []*browserPerson, f func(p *browserPerson)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, p := range people {
+		wg.Go(func() { f(p) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 }

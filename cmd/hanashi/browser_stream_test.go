@@ -1,27 +1,24 @@
 package main
 
-// The per-user stream, the offline outbox and the Japanese client, in
-// real Chromium.
+// The per-user stream and the offline outbox, in real Chromium.
 
 import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 )
 
 // TestBrowserStream: what one person does reaches the others' sidebars
 // and member lists through the per-user stream, without a reload: a new
-// public room shows in under a second (a private one not at all), joins
-// and leaves update the member list, and reading a room in one tab clears
-// its badge in the person's other tab.
+// public room shows in under a second, a private one only once one is
+// added to it (as fast), joins and leaves update the member list, and
+// reading a room in one tab clears its badge in the person's other tab.
 func TestBrowserStream(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(90 * time.Second)
@@ -33,7 +30,7 @@ func TestBrowserStream(t *testing.T) {
 		return fmt.Sprintf(`!!document.querySelector('#sidebar a.room[data-room-id="%s"]')`, id)
 	}
 
-	// A private room first: it must never reach bob.
+	// A private room first: it must not reach bob until he is in it.
 	secret := alice.createRoom(t, "secret", true)
 	news := alice.createRoom(t, "news", false)
 	created := time.Now()
@@ -139,66 +136,5 @@ func TestBrowserOutbox(t *testing.T) {
 	bob.waitMessages(t, want)
 	for _, p := range []*browserPerson{alice, bob} {
 		p.checkClean(t)
-	}
-}
-
-// TestBrowserJapanese switches the client to Japanese in the settings (the
-// page's language and its words change, and stay after a reload), then
-// types Japanese with an input method: Enter while the composition is
-// open chooses the words and sends nothing; Enter after it sends.
-func TestBrowserJapanese(t *testing.T) {
-	chromium := browserFindChromium(t)
-	deadline := time.Now().Add(time.Minute)
-	p := browserGuest(t, chromium, "haru", deadline)
-	p.createRoom(t, "nihongo", false)
-	p.poll(t, "English", `document.documentElement.lang === "en"`)
-	labels := `[document.getElementById("send")?.textContent + document.getElementById("send").getAttribute("aria-label"),
-		document.getElementById("composer").getAttribute("aria-label"), document.getElementById("settings-button")?.textContent +
-		document.getElementById("settings-button").getAttribute("aria-label")].join("|")`
-	english := browserEval[string](t, p, labels)
-
-	browserChatClick(t, p, "settings", `document.getElementById("settings-button")`)
-	p.do(t, "choose 日本語", chromedp.WaitVisible(chromedp.ID("language")), browserFill("language", "ja"))
-	japanese := `document.documentElement.lang === "ja" && /[\u3040-\u30ff\u4e00-\u9fff]/.test(document.getElementById("settings")?.textContent)`
-	p.poll(t, "Japanese", japanese)
-	p.key(t, kb.Escape)
-	p.poll(t, "the settings closed", browserHidden("settings"))
-	if got := browserEval[string](t, p, labels); got == english {
-		t.Errorf("the send button, the composer and the settings button keep their English names in Japanese: %q", got)
-	}
-	p.do(t, "reload", chromedp.Reload())
-	p.waitStatus(t, "connected")
-	p.poll(t, "Japanese after a reload", `document.documentElement.lang === "ja"`)
-	if got := browserEval[string](t, p, labels); got == english {
-		t.Errorf("after a reload: the labels are English again: %q", got)
-	}
-
-	// An input method: "にほんご" composing, Enter (the IME's) chooses
-	// "日本語", which must not send.
-	p.do(t, "focus the composer", chromedp.Focus(chromedp.ID("composer")))
-	p.compose(t, "にほんご")
-	p.composeEnter(t)
-	p.commit(t, "日本語")
-	p.poll(t, "the composer holds the chosen words", `document.getElementById("composer").value === "日本語"`)
-	if n := browserEval[int](t, p, `document.querySelectorAll("#messages .message").length`); n != 0 {
-		t.Errorf("%d messages sent by Enter during the composition; want none", n)
-	}
-	p.key(t, kb.Enter)
-	p.waitBody(t, "日本語")
-	p.poll(t, "the composer empty", `document.getElementById("composer").value === ""`)
-	p.checkClean(t)
-}
-
-// browserEach runs f for each person at once and stops the test if any
-// failed.
-func browserEach(t *testing.T, people []*browserPerson, f func(p *browserPerson)) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for _, p := range people {
-		wg.Go(func() { f(p) })
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
 	}
 }
