@@ -162,11 +162,11 @@ func (p *browserPerson) checkTouchTargets(t *testing.T, selectors ...string) {
 	}
 }
 
-// tap taps the centre of the first shown element that matches sel, as a
-// finger would (touch events, then the click the browser makes of them).
-func (p *browserPerson) tap(t *testing.T, sel string) {
+// center scrolls the first shown element that matches sel into view and
+// returns its centre in the viewport.
+func (p *browserPerson) center(t *testing.T, sel string) (x, y float64) {
 	t.Helper()
-	p.poll(t, sel+" shown, to tap", fmt.Sprintf(`(() => {
+	p.poll(t, sel+" shown", fmt.Sprintf(`(() => {
 		const el = [...document.querySelectorAll(%s)].find(e => e.getClientRects().length > 0);
 		if (!el) return false;
 		const r = el.getBoundingClientRect();
@@ -181,7 +181,28 @@ func (p *browserPerson) tap(t *testing.T, sel string) {
 		const r = el.getBoundingClientRect();
 		return {x: r.left + r.width / 2, y: r.top + r.height / 2};
 	})()`, browserJS(sel)))
-	browserRun(t, p, "tap "+sel, chromedp.TapXY(pt.X, pt.Y))
+	return pt.X, pt.Y
+}
+
+// tap taps the centre of the first shown element that matches sel, as a
+// finger would (touch events, then the click the browser makes of them).
+func (p *browserPerson) tap(t *testing.T, sel string) {
+	t.Helper()
+	x, y := p.center(t, sel)
+	browserRun(t, p, "tap "+sel, chromedp.TapXY(x, y))
+}
+
+// longPress holds a finger on the centre of the element for d.
+func (p *browserPerson) longPress(t *testing.T, sel string, d time.Duration) {
+	t.Helper()
+	x, y := p.center(t, sel)
+	browserCall(t, p, "touch "+sel, input.DispatchTouchEvent, input.DispatchTouchEventParams{
+		Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: x, Y: y}},
+	})
+	time.Sleep(d) // the finger stays: this is the gesture, not a wait for the page
+	browserCall(t, p, "lift the finger", input.DispatchTouchEvent, input.DispatchTouchEventParams{
+		Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{},
+	})
 }
 
 // ---- keyboard ------------------------------------------------------------

@@ -71,6 +71,16 @@ func TestBrowserPhone(t *testing.T) {
 			p.waitBody(t, body)
 			bob.waitBody(t, body)
 			p.checkNoOverflow(t, "room after sending")
+
+			// No hover on a phone: a long press shows a message's actions.
+			msg := fmt.Sprintf(`#messages .message[data-id="%s"]`, browserEval[string](t, p, browserChatMsg(body)+`.dataset.id`))
+			actions := fmt.Sprintf(`(a => !!a && a.getClientRects().length > 0 && getComputedStyle(a).visibility !== "hidden" && getComputedStyle(a).opacity !== "0")(document.querySelector(%s))`, browserJS(msg+" .actions"))
+			if browserEval[bool](t, p, actions) {
+				t.Errorf("%s: a message shows its actions before anyone touched it", p.name)
+			}
+			p.longPress(t, msg+" .body", 700*time.Millisecond)
+			p.poll(t, "the message's actions", actions)
+			p.checkTouchTargets(t, msg+` [data-action="reply"]`, msg+` [data-action="react"]`)
 			p.checkClean(t)
 		})
 	}
