@@ -62,6 +62,15 @@ function Shell() {
     current.value;
     setDrawer(false);
   });
+  // A window grown past phone width has no drawer.
+  useEffect(() => {
+    const narrow = matchMedia("(max-width: 760px)");
+    const change = () => {
+      if (!narrow.matches) setDrawer(false);
+    };
+    narrow.addEventListener("change", change);
+    return () => narrow.removeEventListener("change", change);
+  }, []);
   useEffect(() => {
     if (drawer) {
       wasOpen.current = true;
@@ -85,7 +94,8 @@ function Shell() {
       <a class="skip-link" href={currentRoom.value ? "#composer" : "#main"} onClick={skip}>
         {t("skip.composer")}
       </a>
-      <main class="chat" id="main" tabIndex={-1}>
+      {/* While the drawer is open (phones), the room behind it is out of reach. */}
+      <main class="chat" id="main" tabIndex={-1} inert={drawer}>
         {currentRoom.value ? <RoomView /> : <Empty />}
       </main>
       <header class="topbar">
