@@ -478,13 +478,13 @@ func browserFill(id, value string) chromedp.Action[chromedp.Void] {
 }
 
 // browserGuest starts a server and a browser signed in as a guest named
-// name.
-func browserGuest(t *testing.T, chromium, name string, deadline time.Time) *browserPerson {
+// name; it returns the server's base URL and the browser.
+func browserGuest(t *testing.T, chromium, name string, deadline time.Time) (base string, p *browserPerson) {
 	t.Helper()
-	_, base := browserServe(t, deadline)
-	p := browserOpen(t, chromium, name, deadline)
+	_, base = browserServe(t, deadline)
+	p = browserOpen(t, chromium, name, deadline)
 	p.pickName(t, base)
-	return p
+	return base, p
 }
 
 // browserGuests starts a server and two browsers, alice and bob, signed in

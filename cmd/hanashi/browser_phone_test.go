@@ -94,7 +94,7 @@ func TestBrowserPhone(t *testing.T) {
 func TestBrowserKeyboard(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(time.Minute)
-	p := browserGuest(t, chromium, "kim", deadline)
+	_, p := browserGuest(t, chromium, "kim", deadline)
 	p.createRoom(t, "keys", false)
 	for _, b := range []string{"one", "two", "three"} {
 		p.send(t, b)
@@ -182,7 +182,7 @@ func TestBrowserKeyboard(t *testing.T) {
 func TestBrowserJapanese(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(time.Minute)
-	p := browserGuest(t, chromium, "haru", deadline)
+	_, p := browserGuest(t, chromium, "haru", deadline)
 	p.createRoom(t, "nihongo", false)
 	p.poll(t, "English", `document.documentElement.lang === "en"`)
 	labels := `[document.getElementById("send")?.textContent + document.getElementById("send").getAttribute("aria-label"),
