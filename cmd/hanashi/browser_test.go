@@ -69,6 +69,8 @@ func TestBrowserChat(t *testing.T) {
 		}
 	}
 	say(alice, "hello bob")
+	// A screen reader hears it from the polite live region.
+	bob.poll(t, "the message announced", `(a => a?.getAttribute("aria-live") === "polite" && a.textContent.includes("alice") && a.textContent.includes("hello bob"))(document.getElementById("announcer"))`)
 	say(bob, "hi alice")
 	say(alice, "how are you?")
 	say(bob, browserXSS)
