@@ -3,6 +3,7 @@
 // confirms the composition.
 
 import { useRef } from "preact/hooks";
+import { t } from "../i18n";
 
 /** composing reports whether a keydown belongs to an IME composition. */
 export function composing(ev: KeyboardEvent, inComposition: boolean): boolean {
@@ -47,8 +48,12 @@ export function Composer(p: ComposerProps) {
   };
   return (
     <form id={p.formId} class="composer" autocomplete="off" onSubmit={submit}>
+      <span id={p.inputId + "-hint"} class="visually-hidden">
+        {t("composer.hint")}
+      </span>
       <textarea
         id={p.inputId}
+        aria-describedby={p.inputId + "-hint"}
         ref={ref}
         rows={1}
         maxLength={16384}

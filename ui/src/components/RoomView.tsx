@@ -189,7 +189,7 @@ export function RoomView() {
           inputId="composer"
           sendId="send"
           label={t("composer.label", { room: name })}
-          placeholder={room.member ? t("composer.placeholder") : t("composer.joinFirst")}
+          placeholder={room.member ? t("composer.placeholder", { room: isDirect(room) ? name : "#" + name }) : t("composer.joinFirst")}
           sendLabel={t("composer.send")}
           disabled={!room.member}
           onSend={(body) => send(room.id, body)}
