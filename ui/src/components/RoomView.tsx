@@ -185,6 +185,7 @@ export function RoomView() {
     <section id="room-view" class={ts ? "room-view with-thread" : "room-view"} aria-labelledby="room-title">
       <div class="room-main">
         <Composer
+          draft={`room:${room.id}`}
           formId="composer-form"
           inputId="composer"
           sendId="send"
