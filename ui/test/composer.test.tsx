@@ -26,7 +26,7 @@ describe("Composer", () => {
     const div = document.createElement("div");
     document.body.append(div);
     const onSend = vi.fn();
-    render(<Composer formId="f" inputId="c" sendId="s" label="Message" placeholder="" sendLabel="Send" onSend={onSend} />, div);
+    render(<Composer draft={"t" + Math.random()} formId="f" inputId="c" sendId="s" label="Message" placeholder="" sendLabel="Send" onSend={onSend} />, div);
     const ta = div.querySelector("textarea")!;
     const form = div.querySelector("form")!;
     // happy-dom's requestSubmit does not always fire submit: do it by hand
@@ -58,5 +58,29 @@ describe("Composer", () => {
     ta.dispatchEvent(shift);
     expect(shift.defaultPrevented).toBe(false);
     expect(onSend).not.toHaveBeenCalled();
+  });
+});
+
+describe("drafts", () => {
+  it("what is typed stays with its room, and goes when sent", () => {
+    const div = document.createElement("div");
+    document.body.append(div);
+    const onSend = vi.fn();
+    const show = (draft: string) =>
+      render(<Composer draft={draft} formId="f" inputId="c" sendId="s" label="Message" placeholder="" sendLabel="Send" onSend={onSend} />, div);
+    show("room:1");
+    const ta = div.querySelector("textarea")!;
+    ta.value = "half a thought";
+    ta.dispatchEvent(new Event("input", { bubbles: true }));
+    show("room:2");
+    expect(div.querySelector("textarea")!.value).toBe("");
+    show("room:1");
+    expect(div.querySelector("textarea")!.value).toBe("half a thought");
+    const form = div.querySelector("form")!;
+    form.dispatchEvent(new Event("submit", { cancelable: true, bubbles: true }));
+    expect(onSend).toHaveBeenCalledWith("half a thought");
+    show("room:2");
+    show("room:1");
+    expect(div.querySelector("textarea")!.value).toBe("");
   });
 });

@@ -7,9 +7,9 @@ import { parseRoute } from "../route";
 import { debug, Socket } from "../socket";
 import { arrive, count } from "../state/feed";
 import { bumpCounts, feeds, following, setThreadUnread, threadKey, threadUnread } from "../state/feeds";
-import { applyToRoom, applyToThread } from "../state/fold";
+import { applyToRoom } from "../state/fold";
 import { clearSignals, setPresence, stopTyping } from "../state/presence";
-import { dropRoom, members, people, putRoom, rooms, setMembers } from "../state/rooms";
+import { dropRoom, members, people, profiles, putRoom, rooms, setMembers } from "../state/rooms";
 import { away, conn, me, wasConnected } from "../state/session";
 import { announcement, current, open, thread } from "../state/view";
 import type { Author, Message, Room, ServerFrame } from "../types";
@@ -18,7 +18,7 @@ import { goAway, onTyping } from "./presence";
 import { closeRoom, loadMembers, markRead, navigate, onRead, refreshUnreadSoon, reloadRoom, roomSeen, subscribeFeeds, syncFeeds } from "./rooms";
 import { flushOutbox, onAck, onSendError, settle } from "./send";
 import { signedOut } from "./session";
-import { isFollowing, markThreadRead } from "./threads";
+import { applyThread, isFollowing, markThreadRead } from "./threads";
 
 let parked = false;
 
@@ -161,6 +161,7 @@ export function onRoomGone(id: number): void {
 
 export function onProfile(u: Author): void {
   people.set(u.id, { ...people.get(u.id), ...u });
+  profiles.value++;
   const mine = me.value;
   if (mine && u.id === mine.id) me.value = { ...mine, name: u.name, avatar_url: u.avatar_url ?? mine.avatar_url };
   // Members lists show names and avatars: refresh the ones that hold the user.
@@ -215,12 +216,8 @@ export function onStreamEvent(m: Message): void {
   }
   const ts = thread.value;
   if (ts && ts.room === m.room) {
-    const res = applyToThread(ts.list, ts.root.value, ts.rootId, m, user);
-    if (res.root !== ts.root.value) ts.root.value = res.root;
-    if (res.replies) {
-      ts.bump();
-      markThreadRead();
-    }
+    if (!ts.list.loaded) ts.buffer.push(m);
+    else if (applyThread(ts, m, user)) markThreadRead();
   }
   if (m.room === current.value && kind === "message" && m.author && m.author.id !== user) {
     if (!m.thread || (ts && ts.rootId === m.thread)) announce(m);

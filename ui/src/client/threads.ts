@@ -4,6 +4,7 @@ import { api } from "../api";
 import { roomHash } from "../route";
 import { feeds, following, setFollowing, setThreadUnread, threadKey, threadUnread } from "../state/feeds";
 import { open, thread, ThreadState } from "../state/view";
+import { applyToThread } from "../state/fold";
 import type { Message } from "../types";
 import { fail, meID, PAGE, pageVisible } from "./common";
 import { navigate } from "./rooms";
@@ -26,6 +27,9 @@ export async function openThread(room: number, root: string): Promise<void> {
   for (const m of data.messages) ts.list.put(m);
   ts.list.more = data.messages.length >= PAGE;
   ts.list.loaded = true;
+  const buffered = ts.buffer;
+  ts.buffer = [];
+  for (const m of buffered) applyThread(ts, m, meID());
   ts.bump();
   markThreadRead();
 }
@@ -90,4 +94,12 @@ export function isFollowing(room: number, root: string): boolean {
   if (known !== undefined) return known;
   const msg = open.get(room)?.list.byId.get(root) ?? (thread.value?.rootId === root ? thread.value.root.value : null);
   return !!msg && msg.author.id === meID();
+}
+
+/** applyThread applies a stream event to the open thread; reports whether its replies changed. */
+export function applyThread(ts: ThreadState, m: Message, user: string | undefined): boolean {
+  const res = applyToThread(ts.list, ts.root.value, ts.rootId, m, user);
+  if (res.root !== ts.root.value) ts.root.value = res.root;
+  if (res.replies) ts.bump();
+  return res.replies;
 }

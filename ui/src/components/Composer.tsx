@@ -2,7 +2,8 @@
 // input method composes (Japanese, Chinese, Korean) never sends: it
 // confirms the composition.
 
-import { useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
+import { t } from "../i18n";
 
 /** composing reports whether a keydown belongs to an IME composition. */
 export function composing(ev: KeyboardEvent, inComposition: boolean): boolean {
@@ -14,7 +15,12 @@ export function sendsOnEnter(ev: KeyboardEvent, inComposition: boolean): boolean
   return ev.key === "Enter" && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !composing(ev, inComposition);
 }
 
+/** What was typed and not sent, per composer (a room, a thread), for this page's life. */
+const drafts = new Map<string, string>();
+
 export interface ComposerProps {
+  /** names the draft: what is typed stays with its room or thread */
+  draft: string;
   formId: string;
   inputId: string;
   sendId: string;
@@ -35,6 +41,12 @@ export function Composer(p: ComposerProps) {
     el.style.height = "auto";
     el.style.height = `${Math.min(el.scrollHeight, 200)}px`;
   };
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.value = drafts.get(p.draft) ?? "";
+    autosize();
+  }, [p.draft]);
   const submit = (ev: Event) => {
     ev.preventDefault();
     const el = ref.current;
@@ -42,13 +54,18 @@ export function Composer(p: ComposerProps) {
     const body = el.value;
     if (body.trim() === "") return;
     el.value = "";
+    drafts.delete(p.draft);
     autosize();
     p.onSend(body);
   };
   return (
     <form id={p.formId} class="composer" autocomplete="off" onSubmit={submit}>
+      <span id={p.inputId + "-hint"} class="visually-hidden">
+        {t("composer.hint")}
+      </span>
       <textarea
         id={p.inputId}
+        aria-describedby={p.inputId + "-hint"}
         ref={ref}
         rows={1}
         maxLength={16384}
@@ -63,7 +80,8 @@ export function Composer(p: ComposerProps) {
             (ev.currentTarget.form as HTMLFormElement).requestSubmit();
           }
         }}
-        onInput={() => {
+        onInput={(ev) => {
+          drafts.set(p.draft, ev.currentTarget.value);
           autosize();
           p.onType?.();
         }}

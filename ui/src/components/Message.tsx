@@ -9,7 +9,7 @@ import { clock, fullTime, t } from "../i18n";
 import { render, type MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
 import { roomHash } from "../route";
-import { people } from "../state/rooms";
+import { people, profiles } from "../state/rooms";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
 
@@ -244,6 +244,7 @@ function MessageItem(p: MessageProps) {
   if (m.provisional) cls.push("provisional");
   if (pending && !pending.error) cls.push("pending");
   if (pending?.error) cls.push("failed");
+  profiles.value; // a name or picture changed: shown on every message
   const author: Author = people.get(m.author.id) ?? m.author;
 
   let body;

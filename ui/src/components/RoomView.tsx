@@ -185,11 +185,12 @@ export function RoomView() {
     <section id="room-view" class={ts ? "room-view with-thread" : "room-view"} aria-labelledby="room-title">
       <div class="room-main">
         <Composer
+          draft={`room:${room.id}`}
           formId="composer-form"
           inputId="composer"
           sendId="send"
           label={t("composer.label", { room: name })}
-          placeholder={room.member ? t("composer.placeholder") : t("composer.joinFirst")}
+          placeholder={room.member ? t("composer.placeholder", { room: isDirect(room) ? name : "#" + name }) : t("composer.joinFirst")}
           sendLabel={t("composer.send")}
           disabled={!room.member}
           onSend={(body) => send(room.id, body)}

@@ -110,6 +110,7 @@ export function Thread({ ts, room, names }: { ts: ThreadState; room: Room; names
       )}
       {room.member && root && !root.deleted && (
         <Composer
+          draft={`thread:${ts.room}:${ts.rootId}`}
           formId="thread-form"
           inputId="thread-composer"
           sendId="thread-send"

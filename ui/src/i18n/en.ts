@@ -61,7 +61,8 @@ export const en = {
   "dm.message": "Message {name}",
 
   "composer.label": "Message {room}",
-  "composer.placeholder": "Write a message — Enter to send, Shift+Enter for a new line",
+  "composer.placeholder": "Message {room}",
+  "composer.hint": "Enter sends, Shift+Enter starts a new line.",
   "composer.joinFirst": "Join the room to write here",
   "composer.send": "Send",
 

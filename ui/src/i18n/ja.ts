@@ -61,7 +61,8 @@ export const ja: Record<Key, string> = {
   "dm.message": "{name} さんにメッセージを送る",
 
   "composer.label": "{room} へのメッセージ",
-  "composer.placeholder": "メッセージを入力（Enter で送信、Shift+Enter で改行）",
+  "composer.placeholder": "{room} にメッセージを送信",
+  "composer.hint": "Enter で送信、Shift+Enter で改行します。",
   "composer.joinFirst": "書き込むにはルームに参加してください",
   "composer.send": "送信",
 

@@ -8,6 +8,8 @@ export const rooms = signal<ReadonlyMap<number, Room>>(new Map());
 export const members = signal<ReadonlyMap<number, Author[]>>(new Map());
 /** user id -> latest name and avatar, from members, authors and profile frames */
 export const people = new Map<string, Author>();
+/** bumped when a profile frame changed somebody's name or picture */
+export const profiles = signal(0);
 
 export function putRoom(r: Room): void {
   const next = new Map(rooms.value);

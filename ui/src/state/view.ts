@@ -31,6 +31,8 @@ export class ThreadState {
   readonly error = signal("");
   /** the highest reply seq whose read marker was sent */
   marked = 0;
+  /** stream events that came while the thread loaded */
+  buffer: Message[] = [];
   constructor(
     readonly room: number,
     readonly rootId: string,
