@@ -303,6 +303,9 @@ func browserOpen(t *testing.T, chromium, name string, deadline time.Time) *brows
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 800),
+		// The client takes its language from the browser's: the tests
+		// that read its words read English, whatever the machine's locale.
+		chromedp.Flag("lang", "en-US"),
 	}
 	// Start the browser with a context without deadline (a deadline on the
 	// first Run would end the browser with it, see chromedp.Run), and bound
