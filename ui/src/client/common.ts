@@ -2,7 +2,7 @@
 // scrolled, and how an error is shown.
 
 import { APIError, unauthorized } from "../api";
-import { t } from "../i18n";
+import { catalogues, lang, t, type Key } from "../i18n";
 import { Outbox } from "../outbox";
 import { me } from "../state/session";
 import { banner, currentRoom } from "../state/view";
@@ -40,9 +40,21 @@ export function fail(err: unknown, show: (text: string) => void): void {
 export function errorText(err: unknown): string {
   if (err instanceof APIError) {
     if (err.status === 0) return t("error.network");
-    return err.message || t("error.generic");
+    return codeText(err.code, err.message);
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * codeText is the text for an error code of the protocol: the server's own
+ * message in English (it is English, and the more precise), the
+ * catalogue's for the code otherwise.
+ */
+export function codeText(code: string, message: string): string {
+  if (lang.value === "en" && message) return message;
+  const key = `error.${code}`;
+  if (key in catalogues.en) return t(key as Key);
+  return message || t("error.generic");
 }
 
 export function showRoomError(text: string): void {

@@ -7,7 +7,7 @@ import { following, setFollowing, threadKey } from "../state/feeds";
 import { me } from "../state/session";
 import { open, pending, thread } from "../state/view";
 import type { Message } from "../types";
-import { meID, outbox, scroll, showRoomError } from "./common";
+import { codeText, meID, outbox, scroll, showRoomError } from "./common";
 import { lastTyping } from "./presence";
 import { socket } from "./stream";
 
@@ -122,11 +122,11 @@ export function onSendError(clientID: string, code: string, message: string): vo
   // Refused for good (invalid, too large, not allowed): stop sending it.
   if (e.kind) {
     void outbox.remove(clientID);
-    const text = message || code;
+    const text = codeText(code, message);
     if (thread.value?.room === e.room) thread.value.error.value = text;
     else showRoomError(text);
   } else {
-    void outbox.put({ ...e, error: message || code });
+    void outbox.put({ ...e, error: codeText(code, message) });
   }
   showPending();
 }

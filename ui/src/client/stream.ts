@@ -13,7 +13,7 @@ import { dropRoom, members, people, profiles, putRoom, rooms, setMembers } from 
 import { away, conn, me, wasConnected } from "../state/session";
 import { announcement, current, open, thread } from "../state/view";
 import type { Author, Message, Room, ServerFrame } from "../types";
-import { life, meID, pageVisible, showRoomError } from "./common";
+import { codeText, life, meID, pageVisible, showRoomError } from "./common";
 import { goAway, onTyping } from "./presence";
 import { closeRoom, loadMembers, markRead, navigate, onRead, refreshUnreadSoon, reloadRoom, roomSeen, subscribeFeeds, syncFeeds } from "./rooms";
 import { flushOutbox, onAck, onSendError, settle } from "./send";
@@ -115,7 +115,7 @@ export function onFrame(f: ServerFrame): void {
       break;
     case "error":
       if (f.client_id) onSendError(f.client_id, f.code, f.message);
-      else if (f.room !== undefined && f.room === current.value) showRoomError(f.message);
+      else if (f.room !== undefined && f.room === current.value) showRoomError(codeText(f.code, f.message));
       else console.warn("server error frame", f);
       break;
     case "room":

@@ -25,6 +25,16 @@ export const en = {
 
   "error.network": "Cannot reach the server. Check your connection and try again.",
   "error.generic": "Something went wrong. Please try again.",
+  "error.invalid": "That was not accepted.",
+  "error.unauthorized": "You are not signed in.",
+  "error.forbidden": "You are not allowed to do that.",
+  "error.not_found": "That is not there, or not visible to you.",
+  "error.conflict": "That clashes with what is there already.",
+  "error.too_large": "That is too large.",
+  "error.unsupported_media_type": "That kind of file is not accepted: use PNG, JPEG, GIF or WebP.",
+  "error.rate_limited": "Too many at once. Wait a moment and try again.",
+  "error.internal": "The server had a problem. Please try again.",
+  "error.unavailable": "The server is busy or restarting. Please try again.",
 
   "room.none": "Pick a room, or create one.",
   "room.newName": "New room name",

@@ -25,6 +25,16 @@ export const ja: Record<Key, string> = {
 
   "error.network": "サーバーに接続できません。接続を確認して、もう一度お試しください。",
   "error.generic": "問題が発生しました。もう一度お試しください。",
+  "error.invalid": "受け付けられませんでした。",
+  "error.unauthorized": "サインインしていません。",
+  "error.forbidden": "その操作は許可されていません。",
+  "error.not_found": "見つからないか、表示する権限がありません。",
+  "error.conflict": "既存の内容と競合しています。",
+  "error.too_large": "サイズが大きすぎます。",
+  "error.unsupported_media_type": "このファイル形式には対応していません。PNG、JPEG、GIF、WebP を使ってください。",
+  "error.rate_limited": "操作が多すぎます。少し待ってからもう一度お試しください。",
+  "error.internal": "サーバーで問題が発生しました。もう一度お試しください。",
+  "error.unavailable": "サーバーが混み合っているか再起動中です。もう一度お試しください。",
 
   "room.none": "ルームを選ぶか、新しく作成してください。",
   "room.newName": "新しいルームの名前",
