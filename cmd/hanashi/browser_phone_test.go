@@ -15,7 +15,9 @@ import (
 // TestBrowserPhone uses the client on two phones, 390x844 and 320x568:
 // nothing reaches beyond the screen on any screen (sign-in, room with long
 // messages, drawer), the room list is a drawer that opens and closes, the
-// main controls are at least 44 px, and a message sent by touch arrives.
+// main controls are at least 44 px, a message sent by touch arrives, a
+// long press shows a message's actions, and the composer stays in sight
+// when the on-screen keyboard takes half the screen.
 func TestBrowserPhone(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(2 * time.Minute)
@@ -81,6 +83,16 @@ func TestBrowserPhone(t *testing.T) {
 			p.longPress(t, msg+" .body", 700*time.Millisecond)
 			p.poll(t, "the message's actions", actions)
 			p.checkTouchTargets(t, msg+` [data-action="reply"]`, msg+` [data-action="react"]`)
+
+			// The on-screen keyboard takes the lower part of the screen
+			// (the page asks to be resized for it): the composer stays
+			// in sight above it.
+			p.emulatePhone(t, browserPhone{ph.name + " with a keyboard", ph.width, ph.height - 290, ph.scale})
+			p.poll(t, "the composer above the keyboard", `(c => {
+				const r = c.getBoundingClientRect();
+				return r.top >= 0 && r.bottom <= innerHeight && r.height > 0;
+			})(document.getElementById("composer"))`)
+			p.checkNoOverflow(t, "room with a keyboard")
 			p.checkClean(t)
 		})
 	}
