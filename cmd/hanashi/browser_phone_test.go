@@ -187,14 +187,20 @@ func TestBrowserKeyboard(t *testing.T) {
 	p.checkClean(t)
 }
 
-// TestBrowserJapanese switches the client to Japanese in the settings (the
-// page's language and its words change, and stay after a reload), then
+// TestBrowserJapanese: a browser in Japanese gets the client in Japanese;
+// an English one switches in the settings (the page's language and its
+// words change, and stay after a reload); then it
 // types Japanese with an input method: Enter while the composition is
 // open chooses the words and sends nothing; Enter after it sends.
 func TestBrowserJapanese(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(time.Minute)
-	_, p := browserGuest(t, chromium, "haru", deadline)
+	base, p := browserGuest(t, chromium, "haru", deadline)
+	// A browser in Japanese gets the client in Japanese from the start.
+	yuki := browserOpenWith(t, chromium, "yuki", deadline, chromedp.Flag("lang", "ja"), chromedp.Flag("accept-lang", "ja"))
+	yuki.do(t, "open the page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.ID("name-form")))
+	yuki.poll(t, "Japanese", `document.documentElement.lang === "ja" && /[\u3040-\u30ff\u4e00-\u9fff]/.test(document.getElementById("login")?.textContent)`)
+
 	p.createRoom(t, "nihongo", false)
 	p.poll(t, "English", `document.documentElement.lang === "en"`)
 	labels := `[document.getElementById("send")?.textContent + document.getElementById("send").getAttribute("aria-label"),

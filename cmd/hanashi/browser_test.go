@@ -284,6 +284,13 @@ type browserPerson struct {
 
 func browserOpen(t *testing.T, chromium, name string, deadline time.Time) *browserPerson {
 	t.Helper()
+	return browserOpenWith(t, chromium, name, deadline)
+}
+
+// browserOpenWith is browserOpen with more options for Chromium (a later
+// flag of the same name wins).
+func browserOpenWith(t *testing.T, chromium, name string, deadline time.Time, more ...chromedp.ExecAllocatorOption) *browserPerson {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
@@ -303,10 +310,13 @@ func browserOpen(t *testing.T, chromium, name string, deadline time.Time) *brows
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 800),
-		// The client takes its language from the browser's: the tests
-		// that read its words read English, whatever the machine's locale.
+		// The client takes its language from the browser's (headless
+		// Chromium tells it by accept-lang): the tests that read its
+		// words read English, whatever the machine's locale.
 		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US"),
 	}
+	opts = append(opts, more...)
 	// Start the browser with a context without deadline (a deadline on the
 	// first Run would end the browser with it, see chromedp.Run), and bound
 	// the wait here instead. Chromium's zygote sometimes dies at start on a
