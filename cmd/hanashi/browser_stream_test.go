@@ -18,8 +18,9 @@ import (
 // TestBrowserStream: what one person does reaches the others' sidebars
 // and member lists through the per-user stream, without a reload: a new
 // public room shows in under a second, a private one only once one is
-// added to it (as fast), joins and leaves update the member list, and
-// reading a room in one tab clears its badge in the person's other tab.
+// added to it (as fast), joins and leaves update the member list,
+// reading a room in one tab clears its badge in the person's other tab,
+// and a new name reaches the others' member lists in under a second.
 func TestBrowserStream(t *testing.T) {
 	chromium := browserFindChromium(t)
 	deadline := time.Now().Add(90 * time.Second)
@@ -90,6 +91,20 @@ func TestBrowserStream(t *testing.T) {
 	bob.waitBody(t, "news two")
 	bob.poll(t, "news read", badge(""))
 	tab.poll(t, "news read in the other tab", badge(""))
+
+	// Alice takes another name: bob's member list says it at once.
+	browserChatClick(t, alice, "settings", `document.getElementById("settings-button")`)
+	alice.do(t, "rename", chromedp.WaitVisible(chromedp.ID("settings-name")), browserFill("settings-name", "alicia"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("settings-name").form.requestSubmit()`))
+	alice.poll(t, "her new name", `document.getElementById("me")?.textContent === "alicia"`)
+	renamed := time.Now()
+	bob.poll(t, "alicia in the member list", `(() => {
+		if (`+browserHidden("members")+`) document.getElementById("members-toggle")?.click();
+		return `+member("alicia")+`;
+	})()`)
+	if d := time.Since(renamed); d > time.Second {
+		t.Errorf("bob: alice's new name showed after %v; want under 1s", d.Round(time.Millisecond))
+	}
 	for _, p := range []*browserPerson{alice, bob, tab} {
 		p.checkClean(t)
 	}
