@@ -27,6 +27,8 @@ export interface MessageProps {
   threadNew?: number;
   tabIndex: number;
   mentionsMe: boolean;
+  /** right after a message by the same person: no picture, no name shown */
+  grouped?: boolean;
   pending?: OutboxEntry;
 }
 
@@ -244,6 +246,7 @@ function MessageItem(p: MessageProps) {
   if (m.provisional) cls.push("provisional");
   if (pending && !pending.error) cls.push("pending");
   if (pending?.error) cls.push("failed");
+  if (p.grouped) cls.push("grouped");
   profiles.value; // a name or picture changed: shown on every message
   const author: Author = people.get(m.author.id) ?? m.author;
 

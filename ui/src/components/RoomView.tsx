@@ -132,6 +132,7 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
         member={room.member}
         moderator={moderates(room, user.id)}
         names={names}
+        newAfter={rs.newAfter.value}
         threadNew={(m: Message) => (m.id ? (unread.get(threadKey(m.room, m.id)) ?? 0) : 0)}
       />
       {rs.list.loaded && list.length === 0 && mine.length === 0 && <p class="muted first">{t("room.emptyHistory")}</p>}

@@ -49,6 +49,7 @@ export const en = {
   "room.mentions": "{count} mentions",
   "room.mentions.one": "1 mention",
   "room.loadOlder": "Load older messages",
+  "room.new": "New",
   "room.loading": "Loading messages…",
   "room.emptyHistory": "No messages yet. Say hello!",
   "room.messages": "Messages in {room}",

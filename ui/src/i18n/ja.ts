@@ -49,6 +49,7 @@ export const ja: Record<Key, string> = {
   "room.mentions": "メンション {count} 件",
   "room.mentions.one": "メンション 1 件",
   "room.loadOlder": "以前のメッセージを読み込む",
+  "room.new": "新着",
   "room.loading": "メッセージを読み込んでいます…",
   "room.emptyHistory": "まだメッセージはありません。最初の一言をどうぞ。",
   "room.messages": "{room} のメッセージ",
