@@ -55,7 +55,7 @@ const GROUP_WITHIN = 5 * 60 * 1000; // ms: a message this soon after the last by
  * right after one by the same person is grouped with it (no picture, no
  * name shown).
  */
-function withDividers<T extends { key: string; m: Msg; pending?: unknown }>(
+export function withDividers<T extends { key: string; m: Msg; pending?: unknown }>(
   items: T[],
   me: string,
   newAfter: number,
