@@ -218,11 +218,13 @@ function Actions(p: MessageProps & { startEdit(): void }) {
           data-armed={String(armed)}
           tabIndex={-1}
           title={mine ? t("action.deleteTitle") : t("action.deleteModTitle")}
-          onClick={() => {
+          onClick={(ev) => {
             // Two clicks: the first arms the button, so one slip deletes nothing.
             if (!armed) setArmed(true);
             else {
               setArmed(false);
+              // The button goes with the message's actions: the keyboard stays on the message.
+              (ev.currentTarget.closest(".message") as HTMLElement | null)?.focus();
               changeMessage(m, "delete");
             }
           }}
