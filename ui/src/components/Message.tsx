@@ -12,6 +12,7 @@ import { roomHash } from "../route";
 import { people, profiles } from "../state/rooms";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
+import { sendsOnEnter } from "./Composer";
 
 export interface MessageProps {
   m: Msg;
@@ -103,6 +104,7 @@ function RoomLink({ m }: { m: Msg }) {
 
 function EditForm({ m, done }: { m: Msg; done(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
+  const inComposition = useRef(false);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -124,13 +126,15 @@ function EditForm({ m, done }: { m: Msg; done(): void }) {
         aria-label={t("edit.label")}
         rows={Math.min(8, m.body.split("\n").length + 1)}
         defaultValue={m.body}
+        onCompositionStart={() => (inComposition.current = true)}
+        onCompositionEnd={() => (inComposition.current = false)}
         onKeyDown={(ev) => {
-          if (ev.key === "Escape") {
+          if (ev.key === "Escape" && !inComposition.current) {
             ev.preventDefault();
             ev.stopPropagation();
             done();
           }
-          if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+          if (sendsOnEnter(ev, inComposition.current)) {
             ev.preventDefault();
             (ev.currentTarget.form as HTMLFormElement).requestSubmit();
           }
