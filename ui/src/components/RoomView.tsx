@@ -197,7 +197,7 @@ export function RoomView() {
           onSend={(body) => send(room.id, body)}
           onType={() => typed(room.id)}
         />
-        <Messages rs={rs} room={room} names={names} />
+        <Messages key={rs.id} rs={rs} room={room} names={names} />
         <Typing room={room.id} />
         <p id="room-error-live" class="error banner" role="alert" hidden={!error.value}>
           {error.value}

@@ -115,7 +115,7 @@ export const ja: Record<Key, string> = {
   "thread.replyList": "返信",
   "thread.replies": "返信 {count} 件",
   "thread.replies.one": "返信 1 件",
-  "thread.last": "最終 {time}",
+  "thread.last": "最終返信 {time}",
   "thread.new": "新着 {count} 件",
   "thread.follow": "フォロー",
   "thread.unfollow": "フォロー解除",
