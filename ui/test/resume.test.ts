@@ -116,6 +116,21 @@ describe("resume and resend", () => {
     expect(pending.value.map((e) => e.error)).toEqual(["body too large"]);
   });
 
+  it("the user's stream keeps the room list: room, room_gone, profile", async () => {
+    const { rooms } = await import("../src/state/rooms");
+    const ws = FakeWS.last();
+    ws.frame({ type: "room", room: { ...room, id: 2, name: "news", last_seq: 3 } });
+    expect(rooms.value.get(2)?.name).toBe("news");
+    expect(subscribes(ws)).toContainEqual({ type: "subscribe", room: 2, after: 3 });
+    ws.frame({ type: "room", room: { ...room, id: 3, name: "public, not joined", member: false } });
+    expect(rooms.value.has(3)).toBe(true);
+    expect(subscribes(ws).some((f) => f.room === 3)).toBe(false);
+    ws.frame({ type: "room_gone", room: 2 });
+    expect(rooms.value.has(2)).toBe(false);
+    ws.frame({ type: "profile", user: { id: "u1", name: "Alice", avatar_url: "/api/v1/avatars/a.png" } });
+    expect(me.value).toMatchObject({ name: "Alice", avatar_url: "/api/v1/avatars/a.png" });
+  });
+
   it("4001 ends the session", async () => {
     signedIn = false;
     FakeWS.last().close(4001);
