@@ -216,6 +216,9 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose(): void }) {
         }
       }}
     >
+      <button type="button" id="drawer-close" class="ghost small drawer-close" onClick={onClose}>
+        {t("menu.close")}
+      </button>
       <h2 class="side-head" id="rooms-heading">
         {t("sidebar.rooms")}
       </h2>

@@ -5,6 +5,7 @@
 export const en = {
   "skip.composer": "Skip to the message box",
   "menu.label": "Rooms and conversations",
+  "menu.close": "Close",
   "sidebar.label": "Rooms and conversations",
   "sidebar.rooms": "Rooms",
   "sidebar.directs": "Direct messages",

@@ -5,6 +5,7 @@ import type { Key } from "./en";
 export const ja: Record<Key, string> = {
   "skip.composer": "メッセージ入力欄へ移動",
   "menu.label": "ルームと会話",
+  "menu.close": "閉じる",
   "sidebar.label": "ルームと会話",
   "sidebar.rooms": "ルーム",
   "sidebar.directs": "ダイレクトメッセージ",
