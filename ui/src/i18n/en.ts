@@ -140,7 +140,7 @@ export const en = {
   "settings.close": "Close",
   "settings.language": "Language",
   "settings.theme": "Theme",
-  "settings.themeSystem": "As the system",
+  "settings.themeSystem": "Match the system",
   "settings.themeLight": "Light",
   "settings.themeDark": "Dark",
   "settings.name": "Display name",
