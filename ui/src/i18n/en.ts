@@ -14,6 +14,7 @@ export const en = {
   "status.connecting": "Connecting…",
   "status.reconnecting": "Offline — reconnecting…",
   "status.offline": "Offline",
+  "status.signedOut": "Not signed in",
 
   "login.welcome": "Welcome to Hanashi",
   "login.signIn": "Sign in",

@@ -14,6 +14,7 @@ export const ja: Record<Key, string> = {
   "status.connecting": "接続しています…",
   "status.reconnecting": "オフライン — 再接続しています…",
   "status.offline": "オフライン",
+  "status.signedOut": "サインインしていません",
 
   "login.welcome": "Hanashi へようこそ",
   "login.signIn": "サインイン",
