@@ -73,7 +73,7 @@ export function withDividers<T extends { key: string; m: Msg; pending?: unknown 
       lastDay = k;
       grouped = false;
       out.push(
-        <div key={"day-" + k} class="day-divider" role="separator">
+        <div key={"day-" + k} class="divider day-divider" role="separator">
           <span>{dayLabel(new Date(m.created_at || Date.now()))}</span>
         </div>,
       );
@@ -82,7 +82,7 @@ export function withDividers<T extends { key: string; m: Msg; pending?: unknown 
       marked = true;
       grouped = false;
       out.push(
-        <div key="new" class="new-divider" role="separator">
+        <div key="new" class="divider new-divider" role="separator">
           <span>{t("room.new")}</span>
         </div>,
       );
