@@ -70,6 +70,8 @@ func (a *Auth) EmailLink() http.Handler {
 			return
 		}
 		if byEmail >= LinksPerEmail || byIP >= LinksPerIP {
+			// The client's address, never the e-mail address, goes to the log.
+			a.log.InfoContext(ctx, "sign-in links refused: too many asked for", "client", ip, "per_client", byIP >= LinksPerIP)
 			w.Header().Set("Retry-After", "900")
 			a.renderPage(w, http.StatusTooManyRequests, "error", pageData{Title: "Sign in", Message: "Too many sign-in links were asked for. Wait a few minutes, then try again."})
 			return

@@ -84,6 +84,15 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 	}
 }
 
+// schemaTooNew is the error of a database whose schema version, its
+// newest row in schema_migrations, is one this build does not know: a newer
+// hanashi migrated it, and this one must not guess at its tables. During a
+// rolling update the newer nodes migrate first (see "Upgrades" in
+// docs/operations.md); an older node started after that stops here.
+func schemaTooNew(version, known int) error {
+	return fmt.Errorf("database schema version %d is newer than this hanashi understands (%d): upgrade hanashi", version, known)
+}
+
 // migrateStep applies the first migration the database lacks, in one
 // transaction, and reports whether there was none left to apply.
 func migrateStep(ctx context.Context, conn *pgx.Conn, names []string) (done bool, err error) {
@@ -118,7 +127,7 @@ func migrateStep(ctx context.Context, conn *pgx.Conn, names []string) (done bool
 		}
 		switch {
 		case version > len(names):
-			return fmt.Errorf("migrate: schema version %d is newer than this build's %d; refusing to use the database", version, len(names))
+			return schemaTooNew(version, len(names))
 		case version == len(names):
 			done = true
 			return nil

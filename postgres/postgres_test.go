@@ -491,23 +491,26 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestNewerSchemaRefused checks that a database migrated by a newer build
-// is refused by Open and by Migrate rather than used.
-func TestNewerSchemaRefused(t *testing.T) {
+// TestNewerSchemaVersionRefused checks that a database migrated by a newer
+// build (its recorded version bumped by hand) is refused by Open and by
+// Migrate rather than used, with an error that tells the operator what to do.
+func TestNewerSchemaVersionRefused(t *testing.T) {
 	needPostgres(t)
 	url := testpeer.PostgresDB(t)
 	if err := postgres.Migrate(t.Context(), url); err != nil {
 		t.Fatal(err)
 	}
-	admin(t, url, `INSERT INTO schema_migrations (version) VALUES ($1)`, migrationCount(t)+1)
+	n := migrationCount(t)
+	admin(t, url, `INSERT INTO schema_migrations (version) VALUES ($1)`, n+1)
+	want := fmt.Sprintf("database schema version %d is newer than this hanashi understands (%d): upgrade hanashi", n+1, n)
 	if db, err := postgres.Open(t.Context(), url); err == nil {
 		db.Close()
 		t.Errorf("Open of a database with a newer schema succeeded, want an error")
-	} else if !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Open of a database with a newer schema: %v, want an error that says so", err)
+	} else if !strings.Contains(err.Error(), want) {
+		t.Errorf("Open of a database with a newer schema: %v, want an error that says %q", err, want)
 	}
-	if err := postgres.Migrate(t.Context(), url); err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Migrate of a database with a newer schema: %v, want an error that says it is newer", err)
+	if err := postgres.Migrate(t.Context(), url); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Migrate of a database with a newer schema: %v, want an error that says %q", err, want)
 	}
 }
 

@@ -132,6 +132,7 @@ type Broker struct {
 
 	cancel    context.CancelFunc // stops the subscription goroutines
 	stopPub   chan struct{}      // closed by Close: the publisher flushes and stops
+	enc       encoder            // the publisher's
 	cancelPub context.CancelFunc // ends the publisher's flush
 	wg        sync.WaitGroup
 	notReady  atomic.Pointer[error] // nil when the subscription connection is up
@@ -229,6 +230,7 @@ func New(cfg Config) (*Broker, error) {
 		stopPub:    make(chan struct{}),
 	}
 	b.pub.init(cfg.MaxBacklog)
+	b.enc.init(id)
 	b.notReady.Store(&errConnecting)
 	ctx, cancel := context.WithCancel(context.Background())
 	pctx, pcancel := context.WithCancel(context.Background())

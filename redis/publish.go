@@ -1,10 +1,13 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -209,20 +212,18 @@ func (b *Broker) send(ctx context.Context, items []pending, resync bool) error {
 		data, _ := json.Marshal(notice{Node: b.id}) // a string field cannot fail
 		resyncCmd = pipe.Publish(ctx, b.resyncChan, data)
 	}
-	cmds := make([]*goredis.IntCmd, len(items))
-	for i, it := range items {
-		msgs := it.msgs
-		if it.sigs != nil {
-			msgs = wireSignals(it.sigs)
-		}
-		data, err := json.Marshal(payload{Node: b.id, Msgs: msgs})
+	var parts []pending // what each command carries, to queue again if it fails
+	var cmds []*goredis.IntCmd
+	for _, it := range items {
+		err := b.enc.payloads(it, func(part pending, data []byte) {
+			parts = append(parts, part)
+			cmds = append(cmds, pipe.Publish(ctx, b.channel(it.room), string(data))) // buf is reused
+		})
 		if err != nil {
 			// Only a time outside years 0-9999 gets here; receivers find
 			// the gap.
 			b.log.Error("cannot encode messages; not publishing them", "room", it.room, "err", err)
-			continue
 		}
-		cmds[i] = pipe.Publish(ctx, b.channel(it.room), data)
 	}
 	if pipe.Len() == 0 {
 		return nil
@@ -233,10 +234,75 @@ func (b *Broker) send(ctx context.Context, items []pending, resync bool) error {
 	}
 	var failed []pending
 	for i, c := range cmds {
-		if c != nil && c.Err() != nil {
-			failed = append(failed, items[i])
+		if c.Err() != nil {
+			failed = append(failed, parts[i])
 		}
 	}
 	b.pub.requeue(b.log, failed, resyncCmd != nil && resyncCmd.Err() != nil)
 	return fmt.Errorf("publishing: %w", err)
+}
+
+// maxPayload is the size a payload is cut at. One batch of the hub may be
+// 512 messages of up to 16 KB of body each, about 8 MB: as one payload it
+// would hold up every subscriber's connection to Redis while it is read
+// and decoded, delaying every other room's messages behind it, and come
+// near Redis's default output buffer limit for pub/sub clients (8 MB for
+// 60 s), past which Redis disconnects the subscriber.
+const maxPayload = 256 << 10
+
+// encoder writes payloads. It is used by the one publishing goroutine only.
+type encoder struct {
+	node string
+	buf  bytes.Buffer
+	enc  *json.Encoder // onto buf
+}
+
+func (e *encoder) init(node string) {
+	e.node = node
+	e.enc = json.NewEncoder(&e.buf)
+}
+
+// payloads encodes a run as payloads of at most maxPayload bytes each, in
+// order, and hands each to emit with the part of the run it carries;
+// data is only valid during the call. A message larger than maxPayload alone
+// goes in a payload of its own.
+func (e *encoder) payloads(run pending, emit func(part pending, data []byte)) error {
+	msgs := run.msgs
+	if run.sigs != nil {
+		msgs = wireSignals(run.sigs)
+	}
+	partOf := func(i, j int) pending {
+		if run.sigs != nil {
+			return pending{room: run.room, sigs: run.sigs[i:j:j]}
+		}
+		return pending{room: run.room, msgs: run.msgs[i:j:j]}
+	}
+	head := `{"node":` + strconv.Quote(e.node) + `,"msgs":[`
+	e.buf.Reset()
+	e.buf.WriteString(head)
+	first := 0 // of the messages in buf
+	for i := range msgs {
+		mark := e.buf.Len()
+		if i > first {
+			e.buf.WriteByte(',')
+		}
+		if err := e.enc.Encode(&msgs[i]); err != nil {
+			return err
+		}
+		if e.buf.Len()+2 > maxPayload && i > first {
+			// Without msgs[i], buf is a whole payload: send it, and start
+			// the next with msgs[i].
+			enc := slices.Clone(e.buf.Bytes()[mark+1:])
+			e.buf.Truncate(mark)
+			e.buf.WriteString("]}")
+			emit(partOf(first, i), e.buf.Bytes())
+			e.buf.Reset()
+			e.buf.WriteString(head)
+			e.buf.Write(enc)
+			first = i
+		}
+	}
+	e.buf.WriteString("]}")
+	emit(partOf(first, len(msgs)), e.buf.Bytes())
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,7 +35,7 @@ func fast(url, prefix string) redis.Config {
 }
 
 // open starts a broker that logs to the test and is closed at its end.
-func open(t *testing.T, cfg redis.Config) *redis.Broker {
+func open(t testing.TB, cfg redis.Config) *redis.Broker {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -52,7 +53,7 @@ func open(t *testing.T, cfg redis.Config) *redis.Broker {
 }
 
 // openReady is open, then waits until the broker is connected.
-func openReady(t *testing.T, cfg redis.Config) *redis.Broker {
+func openReady(t testing.TB, cfg redis.Config) *redis.Broker {
 	t.Helper()
 	b := open(t, cfg)
 	waitReady(t, b)
@@ -60,12 +61,12 @@ func openReady(t *testing.T, cfg redis.Config) *redis.Broker {
 }
 
 // poll waits up to 10s for cond.
-func poll(t *testing.T, what string, cond func() bool) {
+func poll(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
-func waitReady(t *testing.T, bs ...*redis.Broker) {
+func waitReady(t testing.TB, bs ...*redis.Broker) {
 	t.Helper()
 	for _, b := range bs {
 		poll(t, "broker ready", func() bool { return b.Ready() == nil })
@@ -113,7 +114,7 @@ func checkSeqs(t *testing.T, got []hanashi.Message, room hanashi.RoomID, want ..
 	}
 }
 
-func subscribe(t *testing.T, b *redis.Broker, room hanashi.RoomID, r hanashi.Subscriber) {
+func subscribe(t testing.TB, b *redis.Broker, room hanashi.RoomID, r hanashi.Subscriber) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
@@ -122,7 +123,7 @@ func subscribe(t *testing.T, b *redis.Broker, room hanashi.RoomID, r hanashi.Sub
 	}
 }
 
-func publish(t *testing.T, b *redis.Broker, ms []hanashi.Message) {
+func publish(t testing.TB, b *redis.Broker, ms []hanashi.Message) {
 	t.Helper()
 	if err := b.Publish(t.Context(), ms); err != nil {
 		t.Fatalf("Publish: %v", err)
@@ -623,4 +624,86 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestBigBatchSplit: a batch of big messages, the hub's largest (512 of
+// 16 KB), goes out in payloads of at most 256 KB, and arrives on another
+// node whole and in order, room by room; a message larger than a payload
+// goes alone.
+func TestBigBatchSplit(t *testing.T) {
+	url := testpeer.RedisURL(t)
+	prefix := testpeer.Prefix()
+	a := openReady(t, redis.Config{URL: url, Prefix: prefix})
+	b := openReady(t, redis.Config{URL: url, Prefix: prefix})
+	var r7, r8 brokertest.Recorder
+	subscribe(t, b, 7, &r7)
+	subscribe(t, b, 8, &r8)
+
+	raw := rawClient(t, url)
+	ctx := t.Context()
+	ps := raw.Subscribe(ctx, prefix+"room:7", prefix+"room:8")
+	defer ps.Close()
+	for range 2 {
+		if _, err := ps.Receive(ctx); err != nil { // the confirmations
+			t.Fatal(err)
+		}
+	}
+
+	const maxPayload = 256 << 10
+	body := func(room hanashi.RoomID, seq int64, size int) string {
+		s := fmt.Sprintf("%d/%d:", room, seq)
+		return s + strings.Repeat("x", size-len(s))
+	}
+	in7, in8 := msgs(7, 1, 500), msgs(8, 1, 12)
+	for i := range in7 {
+		in7[i].Body = body(7, in7[i].Seq, 16<<10)
+	}
+	for i := range in8 {
+		in8[i].Body = body(8, in8[i].Seq, 100)
+	}
+	in8[5].Body = body(8, 6, 300<<10) // larger than a payload
+	batch := slices.Concat(in7[:300], in8, in7[300:])
+	publish(t, a, batch)
+
+	got7, got8 := r7.WaitFor(t, len(in7)), r8.WaitFor(t, len(in8))
+	checkSeqs(t, got7, 7, seqs(in7)...)
+	checkSeqs(t, got8, 8, seqs(in8)...)
+	for i, m := range slices.Concat(got7, got8) {
+		if want := body(m.Room, m.Seq, len(m.Body)); m.Body != want || (m.Room == 7 && len(m.Body) != 16<<10) {
+			t.Fatalf("message %d (room %d, seq %d) arrived with a body of %d bytes, not the one sent", i, m.Room, m.Seq, len(m.Body))
+		}
+	}
+
+	// On the wire: payloads within the bound, except the one holding the
+	// single large message.
+	var payloads7, payloads8, n int
+	for n < len(batch) {
+		m, err := ps.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Msgs []hanashi.Message `json:"msgs"`
+		}
+		if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		n += len(p.Msgs)
+		if m.Channel == prefix+"room:7" {
+			payloads7++
+		} else {
+			payloads8++
+		}
+		if len(m.Payload) > maxPayload && len(p.Msgs) > 1 {
+			t.Errorf("a payload of %d messages on %s has %d bytes, over %d", len(p.Msgs), m.Channel, len(m.Payload), maxPayload)
+		}
+	}
+	// 500 x 16 KB is about 8 MB: at least 32 payloads of 256 KB, and
+	// the 300 messages before room 8's run cannot join those after it.
+	if payloads7 < 32 {
+		t.Errorf("room 7's 500 messages of 16 KB went in %d payloads; want at least 32", payloads7)
+	}
+	if payloads8 != 3 {
+		t.Errorf("room 8's run with one message over 256 KB went in %d payloads; want 3", payloads8)
+	}
 }

@@ -155,25 +155,17 @@ func (db *DB) Close() error {
 // (which SQLite writes as part of the transaction). Migration n is the file
 // migrations/NNN_*.sql whose number is n; numbers start at 1 with no gaps.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := migrationNames()
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
-	// fs.Glob sorts, and the zero-padded numbers make that the order to apply.
-	for i, name := range names {
-		num, _, _ := strings.Cut(path.Base(name), "_")
-		if n, err := strconv.Atoi(num); err != nil || n != i+1 {
-			return fmt.Errorf("migrate: %s: expected migration number %03d", name, i+1)
-		}
-	}
-
 	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		var version int
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 			return fmt.Errorf("migrate: read schema version: %w", err)
 		}
 		if version > len(names) {
-			return fmt.Errorf("migrate: schema version %d is newer than this build's %d; refusing to use the database", version, len(names))
+			return schemaTooNew(version, len(names))
 		}
 		for i := version; i < len(names); i++ {
 			script, err := migrations.ReadFile(names[i])
@@ -190,6 +182,30 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// schemaTooNew is the error of a database whose schema version, the
+// number of its newest migration, is one this build does not know: a newer
+// hanashi migrated it, and this one must not guess at its tables.
+func schemaTooNew(version, known int) error {
+	return fmt.Errorf("database schema version %d is newer than this hanashi understands (%d): upgrade hanashi", version, known)
+}
+
+// migrationNames returns the embedded migrations in the order to apply
+// them; the schema version of a database is how many it has seen.
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	// fs.Glob sorts, and the zero-padded numbers make that the order to apply.
+	for i, name := range names {
+		num, _, _ := strings.Cut(path.Base(name), "_")
+		if n, err := strconv.Atoi(num); err != nil || n != i+1 {
+			return nil, fmt.Errorf("migrate: %s: expected migration number %03d", name, i+1)
+		}
+	}
+	return names, nil
 }
 
 // inWriteTx runs fn in a transaction on the writer connection and commits it

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -80,55 +81,127 @@ func TestForwardedProtoMakesCookiesSecure(t *testing.T) {
 
 		// The WebSocket's Origin check: an https page on the request's
 		// own host is same-origin only when the proxy is believed.
-		ws, _ := http.NewRequest("GET", ts.URL+"/api/v1/ws", nil)
-		ws.Header.Set("Origin", "https://"+strings.TrimPrefix(ts.URL, "http://"))
-		ws.Header.Set("X-Forwarded-Proto", "https")
-		ws.AddCookie(c)
-		for _, h := range [][2]string{{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}, {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}} {
-			ws.Header.Set(h[0], h[1])
-		}
-		resp, err = ts.Client().Do(ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		got := wsUpgrade(t, ts, "https://"+strings.TrimPrefix(ts.URL, "http://"), c, map[string]string{"X-Forwarded-Proto": "https"})
 		want := http.StatusForbidden
 		if trusted {
 			want = http.StatusSwitchingProtocols
 		}
-		if resp.StatusCode != want {
-			t.Errorf("trusted %v: WebSocket from the https origin: %s, want %d", trusted, resp.Status, want)
+		if got != want {
+			t.Errorf("trusted %v: WebSocket from the https origin: %d, want %d", trusted, got, want)
 		}
 	}
 }
 
+// wsUpgrade asks ts for a WebSocket from a page on origin with the
+// session cookie and headers, and returns the status of the answer.
+func wsUpgrade(t *testing.T, ts *httptest.Server, origin string, cookie *http.Cookie, headers map[string]string) int {
+	t.Helper()
+	ws, _ := http.NewRequest("GET", ts.URL+"/api/v1/ws", nil)
+	ws.Header.Set("Origin", origin)
+	for k, v := range headers {
+		ws.Header.Set(k, v)
+	}
+	ws.AddCookie(cookie)
+	for _, h := range [][2]string{{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}, {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}} {
+		ws.Header.Set(h[0], h[1])
+	}
+	resp, err := ts.Client().Do(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestRateLimitByForwardedClient checks that sign-in links are counted per
-// client behind a trusted proxy, not per proxy: one client's limit leaves
-// another's alone.
+// client behind a trusted proxy, not per proxy, whether the proxy says who
+// the client is in X-Forwarded-For or in Forwarded (RFC 7239): one
+// client's limit leaves another's alone.
 func TestRateLimitByForwardedClient(t *testing.T) {
-	ts := proxyTestServer(t, "http://chat.test", "127.0.0.1", "::1")
-	ask := func(client string, i int) int {
-		form := url.Values{"email": {"user" + string(rune('a'+i)) + "@example.com"}}
-		req, _ := http.NewRequest("POST", ts.URL+"/auth/email", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Forwarded-For", client)
-		resp, err := ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
+	for _, tt := range []struct {
+		header string
+		value  func(client string) string
+	}{
+		{"X-Forwarded-For", func(c string) string { return c }},
+		{"Forwarded", func(c string) string { return `for="[` + c + `]:4711";proto=https` }},
+	} {
+		t.Run(tt.header, func(t *testing.T) {
+			ts := proxyTestServer(t, "http://chat.test", "127.0.0.1", "::1")
+			ask := func(client string, i int) int {
+				form := url.Values{"email": {"user" + string(rune('a'+i)) + "@example.com"}}
+				req, _ := http.NewRequest("POST", ts.URL+"/auth/email", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set(tt.header, tt.value(client))
+				resp, err := ts.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			for i := range auth.LinksPerIP {
+				if got := ask("2001:db8::1", i); got != http.StatusOK {
+					t.Fatalf("link %d for client 1: %d, want 200", i+1, got)
+				}
+			}
+			if got := ask("2001:db8::1", auth.LinksPerIP); got != http.StatusTooManyRequests {
+				t.Errorf("link %d for client 1: %d, want 429", auth.LinksPerIP+1, got)
+			}
+			if got := ask("2001:db8::2", 0); got != http.StatusOK {
+				t.Errorf("first link for client 2 behind the same proxy: %d, want 200", got)
+			}
+		})
+	}
+}
+
+// TestForwardedHostAndProto checks Forwarded's proto= and host=, and
+// X-Forwarded-Host with X-Forwarded-Proto: from a trusted proxy the
+// session cookie is the Secure __Host- one, and a WebSocket from the page
+// on the host the client asked for, over https, is same-origin (the base
+// URL is another); from anybody else neither.
+func TestForwardedHostAndProto(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		headers map[string]string
+	}{
+		{"Forwarded", map[string]string{"Forwarded": `for=198.51.100.1;proto=https;host="chat.public"`}},
+		{"X-Forwarded-Host", map[string]string{"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.public"}},
+	} {
+		for _, trusted := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/trusted=%v", tt.name, trusted), func(t *testing.T) {
+				var list []string
+				if trusted {
+					list = []string{"127.0.0.0/8", "::1"}
+				}
+				ts := proxyTestServer(t, "http://chat.test", list...)
+				req, _ := http.NewRequest("POST", ts.URL+"/api/v1/guests", strings.NewReader(`{"name":"alice"}`))
+				for k, v := range tt.headers {
+					req.Header.Set(k, v)
+				}
+				resp, err := ts.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				cookies := resp.Cookies()
+				if resp.StatusCode != http.StatusCreated || len(cookies) != 1 {
+					t.Fatalf("POST /api/v1/guests: %s, cookies %v", resp.Status, cookies)
+				}
+				c := cookies[0]
+				if secure := c.Name == "__Host-hanashi_session" && c.Secure; secure != trusted {
+					t.Errorf("cookie %s: Secure __Host- is %v, want %v", c, secure, trusted)
+				}
+
+				got := wsUpgrade(t, ts, "https://chat.public", c, tt.headers)
+				want := http.StatusForbidden
+				if trusted {
+					want = http.StatusSwitchingProtocols
+				}
+				if got != want {
+					t.Errorf("WebSocket from https://chat.public: %d, want %d", got, want)
+				}
+			})
 		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	for i := range auth.LinksPerIP {
-		if got := ask("198.51.100.1", i); got != http.StatusOK {
-			t.Fatalf("link %d for client 1: %d, want 200", i+1, got)
-		}
-	}
-	if got := ask("198.51.100.1", auth.LinksPerIP); got != http.StatusTooManyRequests {
-		t.Errorf("link %d for client 1: %d, want 429", auth.LinksPerIP+1, got)
-	}
-	if got := ask("198.51.100.2", 0); got != http.StatusOK {
-		t.Errorf("first link for client 2 behind the same proxy: %d, want 200", got)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+
+	"github.com/hanashi-chat/hanashi"
+	"github.com/hanashi-chat/hanashi/auth"
 )
 
 // RequestIDHeader carries a request's id, in requests (from a proxy in
@@ -68,15 +71,45 @@ func validRequestID(id string) bool {
 
 // LogHandler wraps a slog.Handler so that every record logged with the
 // context of a request (Logger.InfoContext and the like) carries the
-// request's id as request_id.
+// request's id as request_id, and, once the request is signed in, the id
+// of the user it acts for as user — never a token or an e-mail address. A
+// record that names a user itself keeps its own. A WebSocket's records
+// carry both for as long as the connection lives (conn.logContext).
 func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
 
 type requestIDHandler struct{ slog.Handler }
 
+type logUserKey struct{}
+
+// withLogUser is ctx whose records carry user; auth's signed-in user
+// does the same for HTTP requests.
+func withLogUser(ctx context.Context, user hanashi.UserID) context.Context {
+	return context.WithValue(ctx, logUserKey{}, user)
+}
+
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := RequestID(ctx); id != "" {
-		r = r.Clone()
+	id := RequestID(ctx)
+	user, _ := ctx.Value(logUserKey{}).(hanashi.UserID)
+	if user == "" && id != "" {
+		user = auth.UserFrom(ctx).ID
+	}
+	if user != "" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "user" {
+				user = ""
+			}
+			return user != ""
+		})
+	}
+	if id == "" && user == "" {
+		return h.Handler.Handle(ctx, r)
+	}
+	r = r.Clone()
+	if id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if user != "" {
+		r.AddAttrs(slog.String("user", string(user)))
 	}
 	return h.Handler.Handle(ctx, r)
 }

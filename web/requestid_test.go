@@ -14,7 +14,9 @@ import (
 	"testing/slogtest"
 	"time"
 
+	"github.com/hanashi-chat/hanashi/internal/testutil"
 	"github.com/hanashi-chat/hanashi/web"
+	"github.com/hanashi-chat/hanashi/websocket"
 )
 
 // logBuffer collects a server's JSON log, safe for concurrent writes.
@@ -254,4 +256,62 @@ type mailerFunc func(ctx context.Context, to, subject, body string) error
 
 func (f mailerFunc) Send(ctx context.Context, to, subject, body string) error {
 	return f(ctx, to, subject, body)
+}
+
+// TestWebSocketLogLines checks that the log lines of a WebSocket
+// connection, written long after its upgrade request has returned, carry
+// that request's id and the user, and never the token: a refused frame and
+// the close, on the event loop and on the goroutine path.
+func TestWebSocketLogLines(t *testing.T) {
+	for _, mode := range wsModes[:2] {
+		t.Run(mode, func(t *testing.T) {
+			logs := &logBuffer{}
+			log := slog.New(web.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			s := startWSLog(t, mode, 0, 0, nil, log)
+			d := websocket.Dialer{}
+			url := "ws" + strings.TrimPrefix(s.ts.URL, "http") + "/api/v1/ws"
+			ws, _, err := d.Dial(t.Context(), url, http.Header{"Authorization": {"Bearer " + s.token}, "X-Request-Id": {"ws-logs-" + mode}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws.NetConn().SetDeadline(time.Now().Add(wsTimeout))
+			send(t, ws, `{"type":"no-such-frame"}`)
+			if f := next(t, ws, "error"); f.Code != "invalid" {
+				t.Fatalf("error frame %+v, want code invalid", f)
+			}
+			ws.WriteClose(websocket.CloseNormal, "")
+			ws.Close()
+
+			var closed map[string]any
+			testutil.Eventually(t, wsTimeout, "the close to be logged", func() bool {
+				for _, rec := range logs.records(t) {
+					if rec["msg"] == "websocket closed" {
+						closed = rec
+						return true
+					}
+				}
+				return false
+			})
+			var refused map[string]any
+			for _, rec := range logs.records(t) {
+				if rec["msg"] == "websocket frame refused" {
+					refused = rec
+				}
+			}
+			if refused == nil {
+				t.Fatalf("no log line for the refused frame:\n%s", logs.String())
+			}
+			for _, rec := range []map[string]any{refused, closed} {
+				if rec["request_id"] != "ws-logs-"+mode || rec["user"] != string(s.user) {
+					t.Errorf("%q: request_id %v, user %v; want ws-logs-%s, %s", rec["msg"], rec["request_id"], rec["user"], mode, s.user)
+				}
+			}
+			if closed["code"] != float64(websocket.CloseNormal) {
+				t.Errorf("websocket closed with code %v, want %d (the client's, echoed)", closed["code"], websocket.CloseNormal)
+			}
+			if strings.Contains(logs.String(), s.token) {
+				t.Errorf("the log holds the session token:\n%s", logs.String())
+			}
+		})
+	}
 }

@@ -394,8 +394,8 @@ func setSecurityHeaders(h http.Header) {
 }
 
 // sameOrigin reports whether origin is the origin the request was sent to:
-// its Host, and its scheme as secure tells it (behind a trusted proxy, the
-// scheme the client used).
+// its Host and its scheme, or behind a trusted proxy the host and scheme
+// the client used (package forwarded).
 func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
@@ -405,7 +405,7 @@ func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 	if s.proxies.Secure(r) {
 		scheme = "https"
 	}
-	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, r.Host)
+	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, s.proxies.Host(r))
 }
 
 // originAllowed reports whether a browser on origin may use this server.

@@ -24,7 +24,7 @@ func (s *Server) streamRoom(ctx context.Context, id hanashi.RoomID, viewer hanas
 	}
 	room, err := s.cfg.Store.Room(ctx, id, viewer)
 	if err != nil {
-		s.log.WarnContext(ctx, "reading a room for the user's stream failed", "room", id, "user", viewer, "err", err)
+		s.log.WarnContext(ctx, "reading a room for the user's stream failed", "room", id, "viewer", viewer, "err", err)
 		return
 	}
 	s.cfg.Hub.ToUsers([]hanashi.UserID{viewer}, frameText(roomStreamFrame{Type: "room", Room: room}))
@@ -75,7 +75,7 @@ func (s *Server) joined(ctx context.Context, room hanashi.RoomID, user hanashi.U
 	s.streamRoom(ctx, room, user)
 	u, err := s.cfg.Store.User(ctx, user)
 	if err != nil {
-		s.log.WarnContext(ctx, "reading a new member failed", "room", room, "user", user, "err", err)
+		s.log.WarnContext(ctx, "reading a new member failed", "room", room, "member", user, "err", err)
 		return
 	}
 	s.memberChanged(room, authorOf(u), true)

@@ -52,6 +52,7 @@ type conn struct {
 	nc        net.Conn
 	client    *hub.Client
 	user      connUser
+	requestID string            // of the upgrade: on every log line of the connection
 	tokenHash [sha256.Size]byte // of the session: closeSession finds it
 	inflight  chan struct{}     // semaphore of uncommitted sends, made by the first send
 
@@ -104,9 +105,10 @@ func (s *Server) handleWebSocket() http.Handler {
 		}
 		tc, _ := nc.(*net.TCPConn) // plain TCP: the event loop can serve it
 		c := &conn{
-			s:    s,
-			nc:   nc,
-			user: connUser{ID: u.ID},
+			s:         s,
+			nc:        nc,
+			user:      connUser{ID: u.ID},
+			requestID: RequestID(r.Context()),
 		}
 		copy(c.tokenHash[:], hash)
 		// The hub client exists before the connection is registered, so
@@ -318,9 +320,26 @@ func (c *conn) send(ctx context.Context, room hanashi.RoomID, f *inFrame) {
 func (c *conn) sendError(err error, clientID string, room hanashi.RoomID) {
 	code := hanashi.ErrorCode(err)
 	if code == hanashi.EINTERNAL {
-		c.s.log.Error("websocket request failed", "user", c.user.ID, "err", err)
+		c.s.log.ErrorContext(c.logContext(), "websocket request failed", "err", err)
+	} else {
+		c.s.log.DebugContext(c.logContext(), "websocket frame refused", "code", code, "room", room)
 	}
 	c.client.Push(frame(errorFrame{Type: "error", Code: code, Message: hanashi.ErrorMessage(err), ClientID: clientID, Room: room}))
+}
+
+// logContext is the context to log with for the connection: its records
+// carry the request id of the upgrade and the user (LogHandler). Made only
+// when something is logged; frames are handled with a context that has
+// neither, which costs nothing.
+func (c *conn) logContext() context.Context {
+	return withLogUser(context.WithValue(context.Background(), requestIDKey{}, c.requestID), c.user.ID)
+}
+
+// logClosed logs the end of the connection, with the close code it sent
+// (0: none could be sent).
+func (c *conn) logClosed() {
+	c.closeOnce.Do(func() {}) // what closeWith recorded happens before
+	c.s.log.DebugContext(c.logContext(), "websocket closed", "code", c.code, "reason", c.reason)
 }
 
 // clientContext is the context of a connection's requests on the event

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +61,13 @@ func startWS(t testing.TB, mode string, ping time.Duration, queue int) *wsServer
 // startWSWith is startWS with the store wrapped by wrap, unless it is nil.
 func startWSWith(t testing.TB, mode string, ping time.Duration, queue int, wrap func(hanashi.Store) hanashi.Store) *wsServer {
 	t.Helper()
+	return startWSLog(t, mode, ping, queue, wrap, nil)
+}
+
+// startWSLog is startWSWith with the server logging to log, unless it is
+// nil.
+func startWSLog(t testing.TB, mode string, ping time.Duration, queue int, wrap func(hanashi.Store) hanashi.Store, log *slog.Logger) *wsServer {
+	t.Helper()
 	sdb, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +86,7 @@ func startWSWith(t testing.TB, mode string, ping time.Duration, queue int, wrap 
 	if mode == "tls" {
 		scheme = "https://"
 	}
-	srv, err := web.NewServer(web.Config{Store: db, Hub: h, BaseURL: scheme + ts.Listener.Addr().String(), PingInterval: ping})
+	srv, err := web.NewServer(web.Config{Store: db, Hub: h, BaseURL: scheme + ts.Listener.Addr().String(), PingInterval: ping, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func (c *conn) startLoop(buffered []byte) {
 	// read comes first.
 	c.partial = slices.Clone(buffered)
 	if err := c.ev.Start(len(buffered) > 0); err != nil {
-		c.s.log.Error("websocket: event loop", "err", err)
+		c.s.log.ErrorContext(c.logContext(), "websocket: event loop", "err", err)
 	}
 }
 
@@ -114,5 +114,6 @@ func (c *conn) Hangup() { c.closeWith(0, "") }
 // Closed is the end of a connection on the loop.
 func (c *conn) Closed() {
 	c.client.Close(nil)
+	c.logClosed()
 	c.s.unregister(c)
 }

@@ -42,6 +42,7 @@ func (c *conn) serve() {
 	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
 	c.nc.Close()
 	c.client.Close(nil)
+	c.logClosed()
 }
 
 // ping queues a ping and re-arms itself while the connection lives.

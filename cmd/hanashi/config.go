@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // config is everything run needs to know, from flags and HANASHI_*
 // environment variables (flags win).
 type config struct {
-	Command     string // "" to serve, or "migrate"
+	Command     string // "" to serve, or one of commands
 	Addr        string
 	DataDir     string
 	DatabaseURL string // postgres://...; empty for SQLite in DataDir
@@ -29,8 +30,14 @@ type config struct {
 	Admins      []string
 	Node        string
 	Log         string // "text" or "json"
+	LogLevel    slog.Level
 	CPUProfile  string // file to write a CPU profile to, for performance work
 	MetricsAddr string // a listener of its own for /metrics; "" serves it on Addr
+
+	// Backups (backup.go): the file "backup" writes and "restore" reads,
+	// and the directory of pg_dump and pg_restore ("" for PATH's).
+	Output, Input string
+	PGBin         string
 
 	// TLS and the network in front (tls.go, docs/operations.md).
 	TLSCert, TLSKey string   // PEM files: serve HTTPS
@@ -38,6 +45,9 @@ type config struct {
 	ACMECache       string   // ACME account and certificates; default DATA/acme
 	HTTPAddr        string   // plain-HTTP listener redirecting to HTTPS; "" for none
 	TrustedProxies  []string // addresses and CIDRs whose X-Forwarded-* are believed
+	// TLSReloadInterval is how often TLSCert and TLSKey are checked for
+	// a change (certfiles.go).
+	TLSReloadInterval time.Duration
 	// The drain on SIGTERM: /readyz fails for DrainGrace before the
 	// listener closes, and the whole drain ends within DrainTimeout.
 	DrainGrace, DrainTimeout time.Duration
@@ -48,6 +58,25 @@ type config struct {
 	// Addr (defaultBaseURL); run makes it again from the address the
 	// listener got, whose port is the real one when Addr's is 0.
 	BaseURLDefault bool
+}
+
+// commands are the first arguments that make hanashi do something other
+// than serve, for parseConfig and the usage.
+var commands = []struct{ name, args, what string }{
+	{"migrate", "[flags]", "bring the database schema up to date and exit"},
+	{"backup", "-o FILE [flags]", "write a consistent backup of the database, while servers run"},
+	{"restore", "-i FILE [flags]", "restore a backup into an empty data directory or database"},
+	{"help", "", "print this help"},
+}
+
+// isCommand reports whether arg names one of commands.
+func isCommand(arg string) bool {
+	for _, c := range commands {
+		if c.name == arg {
+			return true
+		}
+	}
+	return false
 }
 
 // parseConfig reads the configuration from args (args[0] is the program's
@@ -86,6 +115,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&admins, "admins", env("ADMINS", ""), "comma-separated e-mail addresses of administrators (HANASHI_ADMINS)")
 	fs.StringVar(&cfg.Node, "node", env("NODE", host), "node name in logs (HANASHI_NODE)")
 	fs.StringVar(&cfg.Log, "log", env("LOG", "text"), "log format: text or json (HANASHI_LOG)")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
+		return cfg, fmt.Errorf("HANASHI_LOG_LEVEL must be debug, info, warn or error")
+	}
+	fs.TextVar(&cfg.LogLevel, "log-level", level, "least level logged: debug, info, warn or error (HANASHI_LOG_LEVEL)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of a separate plain-HTTP listener for Prometheus's /metrics, e.g. 127.0.0.1:9090; without it /metrics is served on -addr (HANASHI_METRICS_ADDR)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate chain: serve HTTPS and HTTP/2 on -addr (HANASHI_TLS_CERT)")
@@ -93,7 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&acmeHosts, "acme-hosts", env("ACME_HOSTS", ""), "comma-separated host names to get certificates for by ACME, instead of -tls-cert (HANASHI_ACME_HOSTS)")
 	fs.StringVar(&cfg.ACMECache, "acme-cache", env("ACME_CACHE", ""), "directory keeping the ACME account and certificates (HANASHI_ACME_CACHE; default DATA/acme)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("HTTP_ADDR", ""), "plain-HTTP listen address, e.g. :80, that redirects to HTTPS and answers ACME challenges; needs TLS (HANASHI_HTTP_ADDR)")
-	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (HANASHI_TRUSTED_PROXIES)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose Forwarded and X-Forwarded-For, -Proto and -Host headers are believed (HANASHI_TRUSTED_PROXIES)")
 	grace, err := time.ParseDuration(env("DRAIN_GRACE", "5s"))
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_DRAIN_GRACE must be a duration such as 5s")
@@ -106,30 +140,55 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return cfg, fmt.Errorf("HANASHI_COMMIT_TIMEOUT must be a duration such as 5s")
 	}
+	tlsReload, err := time.ParseDuration(env("TLS_RELOAD_INTERVAL", "5s"))
+	if err != nil {
+		return cfg, fmt.Errorf("HANASHI_TLS_RELOAD_INTERVAL must be a duration such as 5s")
+	}
+	fs.DurationVar(&cfg.TLSReloadInterval, "tls-reload-interval", tlsReload, "how often -tls-cert and -tls-key are checked for a change, to serve a renewed certificate without a restart; SIGHUP reloads them at once (HANASHI_TLS_RELOAD_INTERVAL)")
 	fs.DurationVar(&cfg.CommitTimeout, "commit-timeout", commitTimeout, "how long a send may wait for its commit before it fails with \"unavailable\", for its client to send it again, on another node if need be (HANASHI_COMMIT_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainGrace, "drain-grace", grace, "on SIGTERM, how long /readyz fails while the node still serves, before it stops listening (HANASHI_DRAIN_GRACE)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", drainTimeout, "on SIGTERM or SIGINT, how long the whole drain may take, grace included (HANASHI_DRAIN_TIMEOUT)")
+	fs.StringVar(&cfg.Output, "o", "", "backup: the file to write the backup to; it must not exist")
+	fs.StringVar(&cfg.Input, "i", "", "restore: the backup file to restore")
+	fs.StringVar(&cfg.PGBin, "pg-bin", env("PG_BIN", ""), "backup and restore with -database: the directory of pg_dump and pg_restore, of the server's major version or later (HANASHI_PG_BIN; default: PATH's)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hanashi [flags]          serve\n"+
-			"       hanashi migrate [flags]  bring the database schema up to date and exit\n\n"+
-			"Hanashi is a self-hosted chat server. Flags:\n")
+		fmt.Fprintf(stderr, "Usage: hanashi %-24s serve\n", "[flags]")
+		for _, c := range commands {
+			fmt.Fprintf(stderr, "       hanashi %-24s %s\n", strings.TrimSpace(c.name+" "+c.args), c.what)
+		}
+		fmt.Fprintf(stderr, "\nHanashi is a self-hosted chat server. Flags:\n")
 		fs.PrintDefaults()
 	}
+	// The command comes first, or after the flags; flags on both sides of
+	// it count.
 	args = args[1:]
-	if len(args) > 0 && args[0] == "migrate" {
-		cfg.Command, args = "migrate", args[1:]
+	if len(args) > 0 && isCommand(args[0]) {
+		cfg.Command, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	if cfg.Command == "" && fs.Arg(0) == "migrate" {
-		cfg.Command = "migrate"
+	if cfg.Command == "" && isCommand(fs.Arg(0)) {
+		cfg.Command = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return cfg, err
 		}
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case cfg.Command == "help":
+		fs.Usage()
+		return cfg, flag.ErrHelp
+	case cfg.Command == "backup" && cfg.Output == "":
+		return cfg, fmt.Errorf("backup needs -o FILE, the new file to write the backup to")
+	case cfg.Command == "restore" && cfg.Input == "":
+		return cfg, fmt.Errorf("restore needs -i FILE, the backup to restore")
+	case cfg.Command != "backup" && cfg.Output != "":
+		return cfg, fmt.Errorf("-o goes with backup")
+	case cfg.Command != "restore" && cfg.Input != "":
+		return cfg, fmt.Errorf("-i goes with restore")
 	}
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
 		return cfg, fmt.Errorf("-database must be a postgres:// URL")
@@ -150,6 +209,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return cfg, fmt.Errorf("-http-addr redirects to HTTPS: it needs -tls-cert or -acme-hosts")
 	case cfg.DrainGrace < 0 || cfg.DrainTimeout <= 0 || cfg.DrainGrace >= cfg.DrainTimeout:
 		return cfg, fmt.Errorf("-drain-grace (%v) must be at least 0 and shorter than -drain-timeout (%v)", cfg.DrainGrace, cfg.DrainTimeout)
+	case cfg.TLSReloadInterval <= 0:
+		return cfg, fmt.Errorf("-tls-reload-interval (%v) must be more than 0", cfg.TLSReloadInterval)
 	case cfg.CommitTimeout < time.Second:
 		// Below PostgreSQL's lock timeout (1s), a batch blocked by a dead
 		// node's session could never outlast it (docs/operations.md).

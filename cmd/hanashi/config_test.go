@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,6 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 		DrainTimeout:   30 * time.Second,
 		CommitTimeout:  5 * time.Second,
 	}
+	want.TLSReloadInterval = 5 * time.Second
 	cfg, _, err := parse(nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +87,8 @@ func TestConfigFlagsAndVariables(t *testing.T) {
 			wantFlag: []string{"a@example.com", "c@example.com"}, wantEnv: []string{"b@example.com"}},
 		{flag: "node", env: "HANASHI_NODE", flagVal: "node-a", envVal: "node-b",
 			get: func(c config) any { return c.Node }, wantFlag: "node-a", wantEnv: "node-b"},
+		{flag: "log-level", env: "HANASHI_LOG_LEVEL", flagVal: "debug", envVal: "WARN",
+			get: func(c config) any { return c.LogLevel }, wantFlag: slog.LevelDebug, wantEnv: slog.LevelWarn},
 		{flag: "log", env: "HANASHI_LOG", flagVal: "json", envVal: "text",
 			get: func(c config) any { return c.Log }, wantFlag: "json", wantEnv: "text"},
 		{flag: "cpuprofile", flagVal: "cpu.prof",
@@ -107,6 +111,8 @@ func TestConfigFlagsAndVariables(t *testing.T) {
 			wantFlag: []string{"10.0.0.0/8", "127.0.0.1"}, wantEnv: []string{"192.0.2.1"}},
 		{flag: "commit-timeout", env: "HANASHI_COMMIT_TIMEOUT", flagVal: "2s", envVal: "1500ms",
 			get: func(c config) any { return c.CommitTimeout }, wantFlag: 2 * time.Second, wantEnv: 1500 * time.Millisecond},
+		{flag: "tls-reload-interval", env: "HANASHI_TLS_RELOAD_INTERVAL", flagVal: "1m", envVal: "200ms",
+			get: func(c config) any { return c.TLSReloadInterval }, wantFlag: time.Minute, wantEnv: 200 * time.Millisecond},
 		{flag: "drain-grace", env: "HANASHI_DRAIN_GRACE", flagVal: "0s", envVal: "10s",
 			get: func(c config) any { return c.DrainGrace }, wantFlag: time.Duration(0), wantEnv: 10 * time.Second},
 		{flag: "drain-timeout", env: "HANASHI_DRAIN_TIMEOUT", flagVal: "1m", envVal: "45s",
@@ -197,6 +203,34 @@ func TestConfigMigrate(t *testing.T) {
 	}
 }
 
+// TestConfigBackupRestore checks the commands of backups and their flags,
+// before or after the command.
+func TestConfigBackupRestore(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want config
+	}{
+		{args: []string{"backup", "-o", "b.db"}, want: config{Command: "backup", Output: "b.db", DataDir: "hanashi-data"}},
+		{args: []string{"-data", "/srv/d", "backup", "-o", "b.db"}, want: config{Command: "backup", Output: "b.db", DataDir: "/srv/d"}},
+		{args: []string{"-o", "b.dump", "-database", "postgres://h/db", "backup", "-pg-bin", "/usr/lib/postgresql/17/bin"},
+			want: config{Command: "backup", Output: "b.dump", DataDir: "hanashi-data", DatabaseURL: "postgres://h/db", PGBin: "/usr/lib/postgresql/17/bin"}},
+		{args: []string{"restore", "-i", "b.db", "-data", "/srv/new"}, want: config{Command: "restore", Input: "b.db", DataDir: "/srv/new"}},
+		{args: []string{"restore", "-i", "b.dump"}, env: map[string]string{"HANASHI_DATABASE_URL": "postgres://h/db", "HANASHI_PG_BIN": "/opt/pg"},
+			want: config{Command: "restore", Input: "b.dump", DataDir: "hanashi-data", DatabaseURL: "postgres://h/db", PGBin: "/opt/pg"}},
+	} {
+		cfg, _, err := parse(tt.args, tt.env)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		got := config{Command: cfg.Command, Output: cfg.Output, Input: cfg.Input, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, PGBin: cfg.PGBin}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q with %v:\n got %+v\nwant %+v", tt.args, tt.env, got, tt.want)
+		}
+	}
+}
+
 // TestConfigErrors checks that settings which cannot work are refused
 // with an error that names them.
 func TestConfigErrors(t *testing.T) {
@@ -228,9 +262,13 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-drain-grace", "-1s"}, want: "-drain-grace (-1s) must be at least 0"},
 		{args: []string{"-drain-grace", "0s", "-drain-timeout", "0s"}, want: "-drain-timeout (0s)"},
 		{args: []string{"-commit-timeout", "999ms"}, want: "-commit-timeout (999ms) must be at least 1s"},
+		{args: []string{"-tls-reload-interval", "0s"}, want: "-tls-reload-interval (0s) must be more than 0"},
+		{env: map[string]string{"HANASHI_TLS_RELOAD_INTERVAL": "often"}, want: "HANASHI_TLS_RELOAD_INTERVAL"},
 		{env: map[string]string{"HANASHI_COMMIT_TIMEOUT": "0s"}, want: "-commit-timeout (0s) must be at least 1s"},
 		// Other values.
 		{args: []string{"-log", "xml"}, want: `-log must be text or json, not "xml"`},
+		{args: []string{"-log-level", "loud"}, want: "-log-level"},
+		{env: map[string]string{"HANASHI_LOG_LEVEL": "loud"}, want: "HANASHI_LOG_LEVEL must be debug, info, warn or error"},
 		{env: map[string]string{"HANASHI_LOG": "JSON"}, want: `-log must be text or json, not "JSON"`},
 		{args: []string{"-database", "mysql://h/db"}, want: "-database must be a postgres:// URL"},
 		{env: map[string]string{"HANASHI_DATABASE_URL": "hanashi.db"}, want: "-database must be a postgres:// URL"},
@@ -243,6 +281,13 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"migrate", "-nope"}, want: "flag provided but not defined: -nope"},
 		{args: []string{"migrate", "-data", "d", "-nope"}, want: "flag provided but not defined: -nope"},
 		{args: []string{"-data", "d", "migrate", "-nope"}, want: "flag provided but not defined: -nope"},
+		// Backups.
+		{args: []string{"backup"}, want: "backup needs -o FILE"},
+		{args: []string{"restore", "-data", "d"}, want: "restore needs -i FILE"},
+		{args: []string{"-o", "b.db"}, want: "-o goes with backup"},
+		{args: []string{"restore", "-i", "b.db", "-o", "c.db"}, want: "-o goes with backup"},
+		{args: []string{"migrate", "-i", "b.db"}, want: "-i goes with restore"},
+		{args: []string{"backup", "restore", "-o", "b.db"}, want: `unexpected argument "restore"`},
 	} {
 		_, _, err := parse(tt.args, tt.env)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -251,15 +296,15 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestConfigHelp checks that -h prints the usage, both commands and the
+// TestConfigHelp checks that -h and help print the usage, every command and the
 // flags with their variables, and is not an error run reports.
 func TestConfigHelp(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"migrate", "-h"}} {
+	for _, args := range [][]string{{"-h"}, {"migrate", "-h"}, {"help"}, {"backup", "-h"}} {
 		_, stderr, err := parse(args, nil)
 		if !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("%q: err %v, want flag.ErrHelp", args, err)
 		}
-		for _, want := range []string{"Usage: hanashi [flags]", "hanashi migrate [flags]", "-addr", "(HANASHI_ADDR)", "-drain-timeout"} {
+		for _, want := range []string{"Usage: hanashi [flags]", "hanashi migrate [flags]", "hanashi backup -o FILE [flags]", "hanashi restore -i FILE [flags]", "hanashi help", "-addr", "(HANASHI_ADDR)", "-drain-timeout", "(HANASHI_PG_BIN"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("%q: usage lacks %q:\n%s", args, want, stderr)
 			}

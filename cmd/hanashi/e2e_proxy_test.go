@@ -39,33 +39,46 @@ func TestE2EPathPrefixProxy(t *testing.T) {
 	}
 }
 
-func testPathPrefixProxy(t *testing.T, strip bool) {
-	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
+// e2eBehindProxy starts a server whose base URL is basePath on a proxy,
+// httputil.ReverseProxy on a loopback port, which trusts the proxies in
+// trusted, and the proxy in front of it until the test ends. The proxy
+// passes the Host on, as nginx does with proxy_set_header Host $host;
+// rewrite adds the rest.
+func e2eBehindProxy(t *testing.T, basePath, trusted string, rewrite func(*httputil.ProxyRequest)) (srv *e2eServer, public string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := "http://" + proxyLn.Addr().String()
+	public = "http://" + ln.Addr().String()
 	backend := freeAddr(t)
-	srv := e2eStartWith(t, t.TempDir(), e2eOptions{addr: backend},
-		"-base-url", public+"/chat/", "-trusted-proxies", "127.0.0.1,::1")
+	srv = e2eStartWith(t, t.TempDir(), e2eOptions{addr: backend},
+		"-base-url", public+basePath, "-trusted-proxies", trusted)
 	target := must(url.Parse("http://" + backend))
 	proxy := httptest.NewUnstartedServer(&httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
-			r.Out.Host = r.In.Host // nginx: proxy_set_header Host $host
-			r.SetXForwarded()
-			if p := r.In.URL.Path; strip && strings.HasPrefix(p, "/chat/") {
-				// nginx: location /chat/ { proxy_pass http://hanashi/; }
-				r.Out.URL.Path = strings.TrimPrefix(p, "/chat")
-				r.Out.URL.RawPath = ""
-			}
+			r.Out.Host = r.In.Host
+			rewrite(r)
 		},
 		FlushInterval: -1,
 	})
 	proxy.Listener.Close()
-	proxy.Listener = proxyLn
+	proxy.Listener = ln
 	proxy.Start()
-	defer proxy.Close()
+	t.Cleanup(proxy.Close)
+	return srv, public
+}
+
+func testPathPrefixProxy(t *testing.T, strip bool) {
+	srv, public := e2eBehindProxy(t, "/chat/", "127.0.0.1,::1", func(r *httputil.ProxyRequest) {
+		r.SetXForwarded()
+		if p := r.In.URL.Path; strip && strings.HasPrefix(p, "/chat/") {
+			// nginx: location /chat/ { proxy_pass http://hanashi/; }
+			r.Out.URL.Path = strings.TrimPrefix(p, "/chat")
+			r.Out.URL.RawPath = ""
+		}
+	})
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Timeout: e2eTimeout, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

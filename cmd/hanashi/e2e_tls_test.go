@@ -205,22 +205,10 @@ func TestE2ETLS(t *testing.T) {
 	}
 	c := &e2eConn{c: ws}
 	defer ws.Close()
-	resp, err = h2.Do(func() *http.Request {
-		r, _ := http.NewRequest("POST", origin+"/api/v1/rooms", strings.NewReader(`{"name":"secure"}`))
-		r.Header.Set("Authorization", "Bearer "+guest.Token)
-		return r
-	}())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var created struct {
 		Room e2eRoom `json:"room"`
 	}
-	json.NewDecoder(resp.Body).Decode(&created)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /api/v1/rooms over TLS: %s", resp.Status)
-	}
+	tlsPost(t, h2, origin+"/api/v1/rooms", guest.Token, `{"name":"secure"}`, &created)
 	if err := c.subscribe(created.Room.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -249,6 +237,29 @@ func TestE2ETLS(t *testing.T) {
 	} else if resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a WebSocket from another origin over TLS: %v, want 403", err)
 	}
+}
+
+// tlsPost posts body with a Bearer token (none when token is empty),
+// expects 201 Created and decodes the answer into out.
+func tlsPost(t *testing.T, c *http.Client, url, token, body string, out any) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	return resp
 }
 
 // h2ServerSettings opens an HTTP/2 connection to addr and returns the

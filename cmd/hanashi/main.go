@@ -5,7 +5,8 @@
 // and HANASHI_* variables), wire.go builds a node from it (store, broker,
 // hub, web server), and run.go serves that node and drains it on SIGTERM;
 // tls.go, signin.go and profile.go are the pieces of wiring that need more
-// than a line.
+// than a line. Besides serving it has commands (see commands in config.go):
+// migrate (wire.go), backup and restore (backup.go).
 package main
 
 import (

@@ -38,8 +38,13 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := newLogger(cfg, stderr)
 
-	if cfg.Command == "migrate" {
+	switch cfg.Command {
+	case "migrate":
 		return migrate(ctx, cfg, log)
+	case "backup":
+		return backup(ctx, cfg, log, stdout)
+	case "restore":
+		return restore(ctx, cfg, log, stdout)
 	}
 	if cfg.CPUProfile != "" {
 		stop, err := startCPUProfile(cfg.CPUProfile)
@@ -63,7 +68,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer n.Close()
-	l, err := listen(cfg, n, ln, log)
+	l, err := listen(ctx, cfg, n, ln, log)
 	if err != nil {
 		return err
 	}
@@ -82,9 +87,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 // newLogger writes cfg.Log's format to stderr, every record with the node
 // name.
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
 	if cfg.Log == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(stderr, opts)
 	}
 	// Records logged with a request's context carry its request_id.
 	return slog.New(web.LogHandler(handler)).With("node", cfg.Node)
@@ -100,9 +106,9 @@ type listeners struct {
 }
 
 // listen serves n on ln, the main listener (on cfg.Addr), and opens and
-// serves the other listeners of cfg. On an error, ln and the listeners it
-// opened are closed again.
-func listen(cfg config, n *node, ln net.Listener, log *slog.Logger) (_ *listeners, err error) {
+// serves the other listeners of cfg; certificate files are watched until
+// ctx ends. On an error, ln and the listeners it opened are closed again.
+func listen(ctx context.Context, cfg config, n *node, ln net.Listener, log *slog.Logger) (_ *listeners, err error) {
 	opened := []net.Listener{ln}
 	defer func() {
 		if err != nil {
@@ -111,10 +117,11 @@ func listen(cfg config, n *node, ln net.Listener, log *slog.Logger) (_ *listener
 			}
 		}
 	}()
-	serverTLS, err := newServerTLS(cfg)
+	serverTLS, err := newServerTLS(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	serverTLS.watch(ctx, cfg.TLSReloadInterval)
 	l := &listeners{url: "http://" + ln.Addr().String(), errs: make(chan error, 3)}
 	srv := &http.Server{
 		Handler:           n.web,

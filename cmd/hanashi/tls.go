@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"golang.org/x/crypto/acme/autocert"
 )
@@ -21,21 +26,22 @@ import (
 type serverTLS struct {
 	config *tls.Config
 	acme   *autocert.Manager // nil with certificate files
+	files  *certFiles        // nil with ACME
 }
 
 // newServerTLS returns the TLS setup of cfg, or nil when the server speaks
 // plain HTTP. A certificate that cannot be loaded is an error now, not at
 // the first handshake.
-func newServerTLS(cfg config) (*serverTLS, error) {
+func newServerTLS(cfg config, log *slog.Logger) (*serverTLS, error) {
 	switch {
 	case cfg.TLSCert != "":
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		files, err := loadCertFiles(cfg.TLSCert, cfg.TLSKey, log)
 		if err != nil {
 			return nil, fmt.Errorf("loading the TLS certificate (-tls-cert, -tls-key): %w", err)
 		}
-		return &serverTLS{config: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS12,
+		return &serverTLS{files: files, config: &tls.Config{
+			GetCertificate: files.getCertificate,
+			MinVersion:     tls.VersionTLS12,
 		}}, nil
 	case len(cfg.ACMEHosts) > 0:
 		// The cache holds the ACME account key and the certificates' keys.
@@ -52,6 +58,21 @@ func newServerTLS(cfg config) (*serverTLS, error) {
 		return &serverTLS{config: c, acme: m}, nil
 	}
 	return nil, nil
+}
+
+// watch reloads certificate files when they change, checking every
+// interval, and on SIGHUP, until ctx ends (certfiles.go). ACME renews its
+// certificates itself.
+func (t *serverTLS) watch(ctx context.Context, interval time.Duration) {
+	if t == nil || t.files == nil {
+		return
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		t.files.watch(ctx, interval, hup)
+	}()
 }
 
 // redirectHandler serves the plain-HTTP listener (-http-addr) beside a TLS

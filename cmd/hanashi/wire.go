@@ -146,7 +146,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (hanashi.Store
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	path := filepath.Join(cfg.DataDir, "hanashi.db")
+	path := cfg.sqlitePath()
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
@@ -199,8 +199,20 @@ func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("migrated", "database", filepath.Join(cfg.DataDir, "hanashi.db"))
+	log.Info("migrated", "database", cfg.sqlitePath())
 	return store.Close()
+}
+
+// sqlitePath is the SQLite database file of the data directory.
+func (cfg config) sqlitePath() string { return filepath.Join(cfg.DataDir, "hanashi.db") }
+
+// databaseName names the configured database for logs and messages: the
+// PostgreSQL URL without its password, or the SQLite file.
+func (cfg config) databaseName() string {
+	if cfg.DatabaseURL != "" {
+		return redactURL(cfg.DatabaseURL)
+	}
+	return cfg.sqlitePath()
 }
 
 // redactURL drops the password from a URL for logs.

@@ -1,9 +1,10 @@
-// Package forwarded tells who sent a request and over which scheme. Behind
-// a reverse proxy the TCP peer of every request is the proxy, and TLS ends
-// there: the client's address and scheme arrive in X-Forwarded-For and
-// X-Forwarded-Proto. Anybody can send those headers, so they are believed
-// only from the proxies the operator lists; everything here decides from
-// that list alone, never from what a request says about itself.
+// Package forwarded tells who sent a request, over which scheme and to
+// which host. Behind a reverse proxy the TCP peer of every request is the
+// proxy, and TLS ends there: the client's address, scheme and host arrive
+// in Forwarded (RFC 7239) or in X-Forwarded-For, -Proto and -Host. Anybody
+// can send those headers, so they are believed only from the proxies the
+// operator lists; everything here decides from that list alone, never
+// from what a request says about itself.
 //
 // Both web (the origin checks) and auth (secure cookies, the rate limits of
 // sign-in links) ask the same Trust, so they always agree.
@@ -62,58 +63,157 @@ func (p Trust) trusts(a netip.Addr) bool {
 }
 
 // Client returns the address of the client that sent r and whether it
-// reached the server over HTTPS. From an untrusted peer (or with no
-// trusted proxies) that is the peer and whether r came over TLS; the
-// forwarding headers are ignored. From a trusted proxy the address is the
-// rightmost in X-Forwarded-For that is not itself a trusted proxy — each
-// proxy appends the peer it saw, so entries left of the first untrusted
-// one are whatever the client chose to send — and the scheme is the last
-// value of X-Forwarded-Proto, the one the nearest proxy wrote.
+// reached the server over HTTPS (see Trust.resolve).
 func (p Trust) Client(r *http.Request) (addr string, https bool) {
-	https = r.TLS != nil
+	c := p.resolve(r)
+	return c.addr, c.https
+}
+
+// Host returns the host (and port) the client asked for: r.Host, or
+// behind a trusted proxy what the proxy says the client asked for
+// (Forwarded's host=, X-Forwarded-Host), when it says so.
+func (p Trust) Host(r *http.Request) string {
+	return p.resolve(r).host
+}
+
+// client is what resolve tells of a request's client.
+type client struct {
+	addr  string
+	https bool
+	host  string
+}
+
+// resolve tells who sent r, over which scheme, to which host. From an
+// untrusted peer (or with no trusted proxies) that is the peer, whether r
+// came over TLS, and r.Host; the forwarding headers are ignored. From a
+// trusted proxy they are read: Forwarded (RFC 7239) when the request has
+// one, X-Forwarded-For, -Proto and -Host otherwise, never a mix.
+//
+// The address is found by walking the hops from the right, the one the
+// nearest proxy appended, skipping trusted proxies: each proxy appends the
+// peer it saw, so the first untrusted hop is the client, and what is left
+// of it is whatever the client chose to send. A hop that is not an address
+// (an obfuscated identifier such as "_hidden", "unknown", garbage) ends
+// the walk: nothing left of it can be placed, and the client is the last
+// trusted hop.
+func (p Trust) resolve(r *http.Request) client {
+	c := client{https: r.TLS != nil, host: r.Host}
 	peer, ok := parseHostAddr(r.RemoteAddr)
 	if !ok {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			return r.RemoteAddr, https
+		c.addr = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			c.addr = host
 		}
-		return host, https
+		return c
 	}
 	peer = peer.Unmap()
+	c.addr = peer.String()
 	if !p.trusts(peer) {
-		return peer.String(), https
+		return c
 	}
-	if protos := r.Header.Values("X-Forwarded-Proto"); len(protos) > 0 {
-		last := protos[len(protos)-1]
-		if i := strings.LastIndexByte(last, ','); i >= 0 {
-			last = last[i+1:]
-		}
-		switch strings.ToLower(strings.TrimSpace(last)) {
-		case "https":
-			https = true
-		case "http":
-			https = false
-		}
+	if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
+		p.walkForwarded(&c, peer, parseForwarded(fwd))
+		return c
+	}
+	// X-Forwarded-Proto and -Host: the last value, the one the nearest
+	// proxy wrote.
+	switch strings.ToLower(lastValue(r.Header.Values("X-Forwarded-Proto"))) {
+	case "https":
+		c.https = true
+	case "http":
+		c.https = false
+	}
+	if h := lastValue(r.Header.Values("X-Forwarded-Host")); validHost(h) {
+		c.host = h
+	}
+	var hops []string
+	for _, line := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(line, ",")...)
 	}
 	client := peer
-	hops := r.Header.Values("X-Forwarded-For")
 	for i := len(hops) - 1; i >= 0; i-- {
-		entries := strings.Split(hops[i], ",")
-		for j := len(entries) - 1; j >= 0; j-- {
-			a, ok := parseHostAddr(strings.TrimSpace(entries[j]))
-			if !ok {
-				// A trusted proxy passed on something that is not an
-				// address: nothing left of it can be placed.
-				return client.String(), https
-			}
-			client = a.Unmap()
-			if !p.trusts(client) {
-				return client.String(), https
-			}
+		a, ok := parseHostAddr(strings.TrimSpace(hops[i]))
+		if !ok {
+			break
+		}
+		client = a.Unmap()
+		if !p.trusts(client) {
+			break
 		}
 	}
-	// Every hop is a trusted proxy: the leftmost is the client.
-	return client.String(), https
+	// Every hop a trusted proxy: the leftmost is the client.
+	c.addr = client.String()
+	return c
+}
+
+// walkForwarded finds the client among the elements of Forwarded headers,
+// each appended by one proxy: for= is the peer that proxy saw, proto= and
+// host= what that peer asked it for. The scheme and host are those of the
+// element the walk ends at, the one naming the client (or, when the walk
+// stops early, the last one a trusted proxy wrote), or failing that of the
+// nearest element to its right that has them: all were written by trusted
+// proxies.
+func (p Trust) walkForwarded(c *client, peer netip.Addr, elems []fwdElement) {
+	client := peer
+	end := -1 // the element the walk ended at
+	for i := len(elems) - 1; i >= 0; i-- {
+		end = i
+		a, ok := parseNode(elems[i].forNode)
+		if !ok {
+			break
+		}
+		client = a
+		if !p.trusts(client) {
+			break
+		}
+	}
+	c.addr = client.String()
+	protoSet, hostSet := false, false
+	for i := end; i >= 0 && i < len(elems); i++ {
+		e := elems[i]
+		if !protoSet && e.proto != "" {
+			switch strings.ToLower(e.proto) {
+			case "https":
+				c.https, protoSet = true, true
+			case "http":
+				c.https, protoSet = false, true
+			}
+		}
+		if !hostSet && validHost(e.host) {
+			c.host, hostSet = e.host, true
+		}
+	}
+}
+
+// lastValue is the last comma-separated value of a header's lines,
+// trimmed.
+func lastValue(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	last := lines[len(lines)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
+}
+
+// validHost accepts a host[:port] as a Host header may hold, and nothing
+// that could smuggle a path, user info or spaces into an origin compared
+// with it.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == ':', c == '[', c == ']', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parseHostAddr reads an IP address, with or without a port ("10.0.0.7",

@@ -5,7 +5,7 @@ import "fake-indexeddb/auto";
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LONG_PRESS, MessageList } from "../src/components/MessageList";
+import { LONG_PRESS, MessageList, withDividers } from "../src/components/MessageList";
 import { putRoom } from "../src/state/rooms";
 import type { Message } from "../src/types";
 
@@ -88,5 +88,38 @@ describe("MessageList", () => {
     touch(second!.querySelector(".body")!, "touchstart");
     vi.advanceTimersByTime(LONG_PRESS);
     expect(second!.classList.contains("show-actions")).toBe(true);
+  });
+});
+
+describe("dividers and groups", () => {
+  const at = (seq: number, author: string, time: string, extra: Partial<Message> = {}) => ({
+    key: `k${seq}`,
+    m: { ...msg(seq, author), created_at: time, ...extra },
+  });
+  it("groups a person's messages within five minutes, not across a day or the new line", () => {
+    const items = [
+      at(1, "bob", "2026-11-23T10:00:00Z"),
+      at(2, "bob", "2026-11-23T10:01:00Z"),
+      at(3, "bob", "2026-11-23T10:09:00Z"), // too late
+      at(4, "ann", "2026-11-23T10:09:30Z"),
+      at(5, "ann", "2026-11-23T10:10:00Z", { edited_at: "2026-11-23T10:11:00Z" }), // edited: shows its mark
+      at(6, "ann", "2026-11-23T10:10:30Z"),
+    ];
+    const rendered: string[] = [];
+    withDividers(items, "me", 5, (i, grouped) => {
+      rendered.push(`${i.m.seq}${grouped ? "g" : ""}`);
+      return <span />;
+    });
+    expect(rendered).toEqual(["1", "2g", "3", "4", "5", "6"]);
+    // the new line before 6 (the first after the marker 5) breaks the group
+    const kinds = withDividers(items, "me", 5, () => <span />).map((v) => (v.props as { class?: string }).class?.replace("divider ", "") ?? "msg");
+    expect(kinds).toEqual(["day-divider", "msg", "msg", "msg", "msg", "msg", "new-divider", "msg"]);
+    expect(withDividers(items, "me", -1, () => <span />).some((v) => (v.props as { class?: string }).class === "divider new-divider")).toBe(false);
+  });
+  it("no new line before your own messages", () => {
+    const kinds = withDividers([at(1, "me", "2026-11-23T10:00:00Z"), at(2, "bob", "2026-11-23T10:00:10Z")], "me", 0, () => <span />).map(
+      (v) => (v.props as { class?: string }).class?.replace("divider ", "") ?? "msg",
+    );
+    expect(kinds).toEqual(["day-divider", "msg", "new-divider", "msg"]);
   });
 });

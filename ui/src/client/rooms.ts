@@ -227,6 +227,9 @@ export async function selectRoom(id: number): Promise<void> {
   }
   rs.error.value = "";
   banner.value = "";
+  const feed = feeds.get(id);
+  // Where the unread messages start, as it was when the room was opened.
+  if (current.value !== id) rs.newAfter.value = feed && feed.unread > 0 ? feed.lastRead : -1;
   batch(() => {
     if (current.value !== id) thread.value = null;
     current.value = id;

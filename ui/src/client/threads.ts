@@ -36,8 +36,14 @@ export async function openThread(room: number, root: string): Promise<void> {
 
 export function closeThread(route = true): void {
   const ts = thread.value;
+  // The keyboard was in the panel that goes: it moves to the room's composer.
+  const inPanel = !!document.activeElement?.closest("#thread");
   thread.value = null;
   if (route && ts) navigate(roomHash(ts.room));
+  if (!inPanel) return;
+  // (not on a touch screen, where focusing the composer would open the keyboard)
+  const fine = typeof matchMedia === "function" && matchMedia("(pointer: fine)").matches;
+  document.getElementById(fine ? "composer" : "main")?.focus();
 }
 
 export async function loadOlderReplies(): Promise<void> {

@@ -11,12 +11,15 @@ import { RoomView } from "./RoomView";
 import { Settings } from "./Settings";
 import { Sidebar } from "./Sidebar";
 
-function Status() {
-  const state = conn.value;
-  const text =
-    state === "connected" ? t("status.connected") : state === "connecting" ? t("status.connecting") : wasConnected.value ? t("status.reconnecting") : t("status.offline");
+function Status({ signedOut = false }: { signedOut?: boolean }) {
+  const state = signedOut ? "offline" : conn.value;
+  let text = t("status.offline");
+  if (signedOut) text = t("status.signedOut");
+  else if (state === "connected") text = t("status.connected");
+  else if (state === "connecting") text = t("status.connecting");
+  else if (wasConnected.value) text = t("status.reconnecting");
   return (
-    <span id="status" class="status" data-state={state} role="status">
+    <span id="status" class={signedOut ? "status signed-out" : "status"} data-state={state} role="status">
       {text}
     </span>
   );
@@ -160,7 +163,7 @@ export function App() {
       <>
         <header class="topbar">
           <span class="brand">Hanashi</span>
-          <Status />
+          <Status signedOut />
         </header>
         <Login />
       </>

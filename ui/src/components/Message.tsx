@@ -12,6 +12,7 @@ import { roomHash } from "../route";
 import { people, profiles } from "../state/rooms";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
+import { sendsOnEnter } from "./Composer";
 
 export interface MessageProps {
   m: Msg;
@@ -27,6 +28,8 @@ export interface MessageProps {
   threadNew?: number;
   tabIndex: number;
   mentionsMe: boolean;
+  /** right after a message by the same person: no picture, no name shown */
+  grouped?: boolean;
   pending?: OutboxEntry;
 }
 
@@ -101,6 +104,7 @@ function RoomLink({ m }: { m: Msg }) {
 
 function EditForm({ m, done }: { m: Msg; done(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
+  const inComposition = useRef(false);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -122,13 +126,15 @@ function EditForm({ m, done }: { m: Msg; done(): void }) {
         aria-label={t("edit.label")}
         rows={Math.min(8, m.body.split("\n").length + 1)}
         defaultValue={m.body}
+        onCompositionStart={() => (inComposition.current = true)}
+        onCompositionEnd={() => (inComposition.current = false)}
         onKeyDown={(ev) => {
-          if (ev.key === "Escape") {
+          if (ev.key === "Escape" && !inComposition.current) {
             ev.preventDefault();
             ev.stopPropagation();
             done();
           }
-          if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+          if (sendsOnEnter(ev, inComposition.current)) {
             ev.preventDefault();
             (ev.currentTarget.form as HTMLFormElement).requestSubmit();
           }
@@ -216,11 +222,13 @@ function Actions(p: MessageProps & { startEdit(): void }) {
           data-armed={String(armed)}
           tabIndex={-1}
           title={mine ? t("action.deleteTitle") : t("action.deleteModTitle")}
-          onClick={() => {
+          onClick={(ev) => {
             // Two clicks: the first arms the button, so one slip deletes nothing.
             if (!armed) setArmed(true);
             else {
               setArmed(false);
+              // The button goes with the message's actions: the keyboard stays on the message.
+              (ev.currentTarget.closest(".message") as HTMLElement | null)?.focus();
               changeMessage(m, "delete");
             }
           }}
@@ -244,6 +252,7 @@ function MessageItem(p: MessageProps) {
   if (m.provisional) cls.push("provisional");
   if (pending && !pending.error) cls.push("pending");
   if (pending?.error) cls.push("failed");
+  if (p.grouped) cls.push("grouped");
   profiles.value; // a name or picture changed: shown on every message
   const author: Author = people.get(m.author.id) ?? m.author;
 

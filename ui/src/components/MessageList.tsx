@@ -5,7 +5,7 @@
 // its actions.
 
 import type { ComponentChildren, VNode } from "preact";
-import { dayLabel } from "../i18n";
+import { dayLabel, t } from "../i18n";
 import { useRef, useState } from "preact/hooks";
 import type { MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
@@ -23,6 +23,8 @@ export interface ListProps {
   moderator: boolean;
   names: readonly MentionName[];
   inThread?: boolean;
+  /** the read marker when the room was opened: a "new" line follows it */
+  newAfter?: number;
   threadNew?: (m: Msg) => number;
   children?: ComponentChildren;
 }
@@ -45,21 +47,56 @@ function dayKey(iso: string): string {
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }
 
-/** withDays renders the items with a separator before each new day. */
-function withDays<T extends { key: string; m: Msg }>(items: T[], each: (i: T) => VNode): VNode[] {
+const GROUP_WITHIN = 5 * 60 * 1000; // ms: a message this soon after the last by the same person joins it
+
+/**
+ * withDividers renders the items with a separator before each new day and
+ * a "new" line before the first unread message by somebody else; a message
+ * right after one by the same person is grouped with it (no picture, no
+ * name shown).
+ */
+export function withDividers<T extends { key: string; m: Msg; pending?: unknown }>(
+  items: T[],
+  me: string,
+  newAfter: number,
+  each: (i: T, grouped: boolean) => VNode,
+): VNode[] {
   const out: VNode[] = [];
-  let last = "";
+  let lastDay = "";
+  let prev: Msg | null = null;
+  let marked = newAfter < 0;
   for (const i of items) {
-    const k = dayKey(i.m.created_at);
-    if (k !== last) {
-      last = k;
+    const m = i.m;
+    let grouped = true;
+    const k = dayKey(m.created_at);
+    if (k !== lastDay) {
+      lastDay = k;
+      grouped = false;
       out.push(
-        <div key={"day-" + k} class="day-divider" role="separator">
-          <span>{dayLabel(new Date(i.m.created_at || Date.now()))}</span>
+        <div key={"day-" + k} class="divider day-divider" role="separator">
+          <span>{dayLabel(new Date(m.created_at || Date.now()))}</span>
         </div>,
       );
     }
-    out.push(each(i));
+    if (!marked && !i.pending && m.seq > newAfter && m.author.id !== me) {
+      marked = true;
+      grouped = false;
+      out.push(
+        <div key="new" class="divider new-divider" role="separator">
+          <span>{t("room.new")}</span>
+        </div>,
+      );
+    }
+    grouped =
+      grouped &&
+      !!prev &&
+      prev.author.id === m.author.id &&
+      prev.kind !== "room" &&
+      m.kind !== "room" &&
+      !m.edited_at &&
+      new Date(m.created_at).getTime() - new Date(prev.created_at).getTime() < GROUP_WITHIN;
+    out.push(each(i, grouped));
+    prev = m;
   }
   return out;
 }
@@ -165,8 +202,9 @@ export function MessageList(p: ListProps) {
         if ((ev.target as HTMLElement).closest(".message") && matchMedia("(pointer: coarse)").matches) ev.preventDefault();
       }}
     >
-      {withDays(items, (i) => (
+      {withDividers(items, p.me.id, p.newAfter ?? -1, (i, grouped) => (
         <Message
+          grouped={grouped}
           key={i.key}
           m={i.m}
           me={p.me.id}

@@ -132,6 +132,7 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
         member={room.member}
         moderator={moderates(room, user.id)}
         names={names}
+        newAfter={rs.newAfter.value}
         threadNew={(m: Message) => (m.id ? (unread.get(threadKey(m.room, m.id)) ?? 0) : 0)}
       />
       {rs.list.loaded && list.length === 0 && mine.length === 0 && <p class="muted first">{t("room.emptyHistory")}</p>}
@@ -196,7 +197,7 @@ export function RoomView() {
           onSend={(body) => send(room.id, body)}
           onType={() => typed(room.id)}
         />
-        <Messages rs={rs} room={room} names={names} />
+        <Messages key={rs.id} rs={rs} room={room} names={names} />
         <Typing room={room.id} />
         <p id="room-error-live" class="error banner" role="alert" hidden={!error.value}>
           {error.value}

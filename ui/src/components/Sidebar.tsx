@@ -197,12 +197,22 @@ function DMForm() {
   );
 }
 
+const collators = new Map<string, (a: string, b: string) => number>();
+function collator(l: string): (a: string, b: string) => number {
+  let c = collators.get(l);
+  if (!c) {
+    c = new Intl.Collator(l).compare;
+    collators.set(l, c);
+  }
+  return c;
+}
+
 export function Sidebar({ open, onClose }: { open: boolean; onClose(): void }) {
   counts.value; // re-render when a count changed
   const user = me.value;
   lang.value;
   if (!user) return null;
-  const collate = new Intl.Collator(lang.value).compare;
+  const collate = collator(lang.value);
   const { rooms: list, directs } = tree(rooms.value.values(), collate);
   return (
     <nav
@@ -216,6 +226,9 @@ export function Sidebar({ open, onClose }: { open: boolean; onClose(): void }) {
         }
       }}
     >
+      <button type="button" id="drawer-close" class="ghost small drawer-close" onClick={onClose}>
+        {t("menu.close")}
+      </button>
       <h2 class="side-head" id="rooms-heading">
         {t("sidebar.rooms")}
       </h2>

@@ -5,6 +5,7 @@
 export const en = {
   "skip.composer": "Skip to the message box",
   "menu.label": "Rooms and conversations",
+  "menu.close": "Close",
   "sidebar.label": "Rooms and conversations",
   "sidebar.rooms": "Rooms",
   "sidebar.directs": "Direct messages",
@@ -13,6 +14,7 @@ export const en = {
   "status.connecting": "Connecting…",
   "status.reconnecting": "Offline — reconnecting…",
   "status.offline": "Offline",
+  "status.signedOut": "Not signed in",
 
   "login.welcome": "Welcome to Hanashi",
   "login.signIn": "Sign in",
@@ -49,6 +51,7 @@ export const en = {
   "room.mentions": "{count} mentions",
   "room.mentions.one": "1 mention",
   "room.loadOlder": "Load older messages",
+  "room.new": "New",
   "room.loading": "Loading messages…",
   "room.emptyHistory": "No messages yet. Say hello!",
   "room.messages": "Messages in {room}",
@@ -138,7 +141,7 @@ export const en = {
   "settings.close": "Close",
   "settings.language": "Language",
   "settings.theme": "Theme",
-  "settings.themeSystem": "As the system",
+  "settings.themeSystem": "Match the system",
   "settings.themeLight": "Light",
   "settings.themeDark": "Dark",
   "settings.name": "Display name",

@@ -98,13 +98,3 @@ export function dayLabel(d: Date, now: Date = new Date()): string {
   return day(d);
 }
 
-/** ago is a relative time, "5 minutes ago", for recent moments. */
-export function ago(d: Date, now: Date = new Date()): string {
-  const s = Math.round((d.getTime() - now.getTime()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(lang.value, { numeric: "auto" });
-  const abs = Math.abs(s);
-  if (abs < 60) return rtf.format(s, "second");
-  if (abs < 3600) return rtf.format(Math.round(s / 60), "minute");
-  if (abs < 86400) return rtf.format(Math.round(s / 3600), "hour");
-  return rtf.format(Math.round(s / 86400), "day");
-}

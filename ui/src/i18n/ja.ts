@@ -5,6 +5,7 @@ import type { Key } from "./en";
 export const ja: Record<Key, string> = {
   "skip.composer": "メッセージ入力欄へ移動",
   "menu.label": "ルームと会話",
+  "menu.close": "閉じる",
   "sidebar.label": "ルームと会話",
   "sidebar.rooms": "ルーム",
   "sidebar.directs": "ダイレクトメッセージ",
@@ -13,6 +14,7 @@ export const ja: Record<Key, string> = {
   "status.connecting": "接続しています…",
   "status.reconnecting": "オフライン — 再接続しています…",
   "status.offline": "オフライン",
+  "status.signedOut": "サインインしていません",
 
   "login.welcome": "Hanashi へようこそ",
   "login.signIn": "サインイン",
@@ -49,6 +51,7 @@ export const ja: Record<Key, string> = {
   "room.mentions": "メンション {count} 件",
   "room.mentions.one": "メンション 1 件",
   "room.loadOlder": "以前のメッセージを読み込む",
+  "room.new": "新着",
   "room.loading": "メッセージを読み込んでいます…",
   "room.emptyHistory": "まだメッセージはありません。最初の一言をどうぞ。",
   "room.messages": "{room} のメッセージ",
@@ -114,7 +117,7 @@ export const ja: Record<Key, string> = {
   "thread.replyList": "返信",
   "thread.replies": "返信 {count} 件",
   "thread.replies.one": "返信 1 件",
-  "thread.last": "最終 {time}",
+  "thread.last": "最終返信 {time}",
   "thread.new": "新着 {count} 件",
   "thread.follow": "フォロー",
   "thread.unfollow": "フォロー解除",

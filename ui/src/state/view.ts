@@ -17,6 +17,8 @@ export class RoomState {
   readonly rev = signal(0);
   /** an error to show over the composer */
   readonly error = signal("");
+  /** the read marker when the room was opened: a "new" line follows it (-1: none) */
+  readonly newAfter = signal(-1);
   constructor(readonly id: number) {}
   bump(): void {
     this.rev.value++;
