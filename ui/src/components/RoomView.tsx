@@ -21,6 +21,12 @@ import { MessageList } from "./MessageList";
 import { Thread } from "./Thread";
 import { RoomMark } from "./Sidebar";
 
+/** short cuts a name for a one-line placeholder. */
+function short(name: string): string {
+  const chars = [...name];
+  return chars.length > 24 ? chars.slice(0, 23).join("") + "…" : name;
+}
+
 function Typing({ room }: { room: number }) {
   const [now, setNow] = useState(Date.now());
   const names = typers(room, now);
@@ -191,7 +197,7 @@ export function RoomView() {
           inputId="composer"
           sendId="send"
           label={t("composer.label", { room: name })}
-          placeholder={room.member ? t("composer.placeholder", { room: isDirect(room) ? name : "#" + name }) : t("composer.joinFirst")}
+          placeholder={room.member ? t("composer.placeholder", { room: short(isDirect(room) ? name : "#" + name) }) : t("composer.joinFirst")}
           sendLabel={t("composer.send")}
           disabled={!room.member}
           onSend={(body) => send(room.id, body)}
