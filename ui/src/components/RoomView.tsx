@@ -13,7 +13,7 @@ import { threadKey, threadUnread } from "../state/feeds";
 import { typers } from "../state/presence";
 import { isDirect, members, moderates, rooms, title } from "../state/rooms";
 import { me } from "../state/session";
-import { currentRoom, pending, thread, type RoomState } from "../state/view";
+import { currentRoom, pending, startEditing, thread, type RoomState } from "../state/view";
 import type { Message, Room } from "../types";
 import { Composer } from "./Composer";
 import { Members } from "./Members";
@@ -201,6 +201,15 @@ export function RoomView() {
           sendLabel={t("composer.send")}
           disabled={!room.member}
           onSend={(body) => send(room.id, body)}
+          onEditLast={() => {
+            const last = rs.list
+              .sorted()
+              .reverse()
+              .find((m) => m.author.id === user.id && m.id && !m.deleted && !m.provisional && (m.kind ?? "message") === "message");
+            if (!last?.id) return false;
+            startEditing(last.id);
+            return true;
+          }}
           onType={() => typed(room.id)}
         />
         <Messages key={rs.id} rs={rs} room={room} names={names} />
