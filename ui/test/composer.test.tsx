@@ -84,3 +84,22 @@ describe("drafts", () => {
     expect(div.querySelector("textarea")!.value).toBe("");
   });
 });
+
+describe("ArrowUp", () => {
+  it("in an empty composer edits the last message; with text it moves the caret", () => {
+    const div = document.createElement("div");
+    document.body.append(div);
+    const onEditLast = vi.fn(() => true);
+    render(<Composer draft={"u" + Math.random()} formId="f" inputId="c" sendId="s" label="Message" placeholder="" sendLabel="Send" onSend={() => {}} onEditLast={onEditLast} />, div);
+    const ta = div.querySelector("textarea")!;
+    const up = key({ key: "ArrowUp" });
+    ta.dispatchEvent(up);
+    expect(onEditLast).toHaveBeenCalledTimes(1);
+    expect(up.defaultPrevented).toBe(true);
+    ta.value = "text";
+    const again = key({ key: "ArrowUp" });
+    ta.dispatchEvent(again);
+    expect(onEditLast).toHaveBeenCalledTimes(1);
+    expect(again.defaultPrevented).toBe(false);
+  });
+});

@@ -29,6 +29,8 @@ export interface ComposerProps {
   sendLabel: string;
   disabled?: boolean;
   onSend(body: string): void;
+  /** ArrowUp in an empty composer: edit your last message; false when there is none */
+  onEditLast?(): boolean;
   onType?(): void;
 }
 
@@ -75,6 +77,11 @@ export function Composer(p: ComposerProps) {
         onCompositionStart={() => (inComposition.current = true)}
         onCompositionEnd={() => (inComposition.current = false)}
         onKeyDown={(ev) => {
+          const plain = !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey;
+          if (ev.key === "ArrowUp" && plain && ev.currentTarget.value === "" && p.onEditLast?.()) {
+            ev.preventDefault();
+            return;
+          }
           if (sendsOnEnter(ev, inComposition.current)) {
             ev.preventDefault();
             (ev.currentTarget.form as HTMLFormElement).requestSubmit();

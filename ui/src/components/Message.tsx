@@ -2,6 +2,7 @@
 // summary and the actions the rules allow. Messages are immutable objects
 // (state/fold.ts), so the component re-renders only when its message does.
 
+import { useComputed } from "@preact/signals";
 import { memo } from "preact/compat";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { changeMessage, discard, EMOJI, openChild, retry } from "../client";
@@ -10,6 +11,7 @@ import { render, type MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
 import { roomHash } from "../route";
 import { people, profiles } from "../state/rooms";
+import { editing, startEditing, stopEditing } from "../state/view";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
 import { sendsOnEnter } from "./Composer";
@@ -243,7 +245,9 @@ function Actions(p: MessageProps & { startEdit(): void }) {
 
 function MessageItem(p: MessageProps) {
   const { m, pending } = p;
-  const [editing, setEditing] = useState(false);
+  // Only the messages being edited before or after a change re-render.
+  const isEditing = useComputed(() => !!m.id && editing.value === m.id).value;
+  const ref = useRef<HTMLElement>(null);
   const mine = m.author.id === p.me;
   const cls = ["message"];
   if (mine) cls.push("mine");
@@ -259,11 +263,12 @@ function MessageItem(p: MessageProps) {
   let body;
   if (m.kind === "room") body = <RoomLink m={m} />;
   else if (m.deleted) body = <div class="body tombstone">{t("message.deleted")}</div>;
-  else if (editing) body = <EditForm m={m} done={() => setEditing(false)} />;
+  else if (isEditing) body = <EditForm m={m} done={() => stopEditing(ref.current)} />;
   else body = <div class="body">{render(m.body, p.names)}</div>;
 
   return (
     <article
+      ref={ref}
       class={cls.join(" ")}
       data-id={m.id}
       data-seq={pending ? undefined : String(m.seq)}
@@ -296,7 +301,7 @@ function MessageItem(p: MessageProps) {
           </div>
         )}
       </div>
-      {!pending && !editing && <Actions {...p} startEdit={() => setEditing(true)} />}
+      {!pending && !isEditing && <Actions {...p} startEdit={() => m.id && startEditing(m.id)} />}
     </article>
   );
 }

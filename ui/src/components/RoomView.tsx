@@ -13,13 +13,19 @@ import { threadKey, threadUnread } from "../state/feeds";
 import { typers } from "../state/presence";
 import { isDirect, members, moderates, rooms, title } from "../state/rooms";
 import { me } from "../state/session";
-import { currentRoom, pending, thread, type RoomState } from "../state/view";
+import { currentRoom, pending, startEditing, thread, type RoomState } from "../state/view";
 import type { Message, Room } from "../types";
 import { Composer } from "./Composer";
 import { Members } from "./Members";
 import { MessageList } from "./MessageList";
 import { Thread } from "./Thread";
 import { RoomMark } from "./Sidebar";
+
+/** short cuts a name for a one-line placeholder. */
+function short(name: string): string {
+  const chars = [...name];
+  return chars.length > 24 ? chars.slice(0, 23).join("") + "…" : name;
+}
 
 function Typing({ room }: { room: number }) {
   const [now, setNow] = useState(Date.now());
@@ -191,10 +197,19 @@ export function RoomView() {
           inputId="composer"
           sendId="send"
           label={t("composer.label", { room: name })}
-          placeholder={room.member ? t("composer.placeholder", { room: isDirect(room) ? name : "#" + name }) : t("composer.joinFirst")}
+          placeholder={room.member ? t("composer.placeholder", { room: short(isDirect(room) ? name : "#" + name) }) : t("composer.joinFirst")}
           sendLabel={t("composer.send")}
           disabled={!room.member}
           onSend={(body) => send(room.id, body)}
+          onEditLast={() => {
+            const last = rs.list
+              .sorted()
+              .reverse()
+              .find((m) => m.author.id === user.id && m.id && !m.deleted && !m.provisional && (m.kind ?? "message") === "message");
+            if (!last?.id) return false;
+            startEditing(last.id);
+            return true;
+          }}
           onType={() => typed(room.id)}
         />
         <Messages key={rs.id} rs={rs} room={room} names={names} />

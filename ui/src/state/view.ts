@@ -55,5 +55,23 @@ export const pending = signal<readonly OutboxEntry[]>([]);
 /** an error about a room that is not the open one (a refused link) */
 export const banner = signal("");
 
+/** the id of the message being edited (one at a time) */
+export const editing = signal<string | null>(null);
+let editFrom: Element | null = null;
+
+/** startEditing opens the editor of message id; the keyboard comes back where it was. */
+export function startEditing(id: string): void {
+  editFrom = document.activeElement;
+  editing.value = id;
+}
+
+/** stopEditing closes the editor and gives the keyboard back (to the message, if where it was is gone). */
+export function stopEditing(message: HTMLElement | null): void {
+  const back = editFrom instanceof HTMLElement && editFrom.isConnected && !editFrom.closest(".edit-form") ? editFrom : message;
+  editing.value = null;
+  editFrom = null;
+  back?.focus();
+}
+
 /** a short text for the live region: "alice: hello" */
 export const announcement = signal("");
