@@ -2,7 +2,11 @@ module github.com/hanashi-chat/hanashi
 
 go 1.26.8
 
+// The web client's npm packages (ui/) hold no Go to build.
+ignore ./ui/node_modules
+
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gorilla/websocket v1.5.3

@@ -2,17 +2,38 @@ package auth
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"html/template"
 	"net/http"
+	"time"
 )
 
-//go:embed pages/*.html
+//go:embed pages/*.html pages/*.css
 var pageFS embed.FS
 
 // pages are the server-rendered pages of signing in; everything else is
-// the web client (web's static/).
+// the web client (package ui).
 var pages = template.Must(template.ParseFS(pageFS, "pages/*.html"))
+
+// PagesStyle serves the stylesheet of the sign-in pages, which they link
+// as /auth/pages.css, revalidated by its ETag.
+func (a *Auth) PagesStyle() http.Handler {
+	css, err := pageFS.ReadFile("pages/pages.css")
+	if err != nil {
+		panic(err) // the embed directive guarantees the file
+	}
+	sum := sha256.Sum256(css)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", etag)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(css))
+	})
+}
 
 // pageData is what every page may show.
 type pageData struct {

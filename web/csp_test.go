@@ -18,6 +18,7 @@ import (
 // attacker could frame or script.
 func TestContentSecurityPolicy(t *testing.T) {
 	ts := newTestServer(t, nil)
+	script, _ := clientScript(t)
 	// The same server under a path prefix, as behind a reverse proxy.
 	prefixed := newTestServer(t, func(c *web.Config) { c.BaseURL += "/chat/" })
 
@@ -32,14 +33,15 @@ func TestContentSecurityPolicy(t *testing.T) {
 	requests := []request{
 		{ts, "GET", "/", "", nil, 200},
 		{ts, "HEAD", "/", "", nil, 200},
-		{ts, "GET", "/app.js", "", nil, 200},
-		{ts, "GET", "/markdown.js", "", nil, 200},
-		{ts, "GET", "/style.css", "", nil, 200},
+		{ts, "GET", "/" + script, "", nil, 200},
+		{ts, "GET", "/" + script, "", map[string]string{"Accept-Encoding": "br"}, 200},
 		{ts, "GET", "/index.html", "", nil, http.StatusMovedPermanently},
 		{ts, "GET", "/no-such-file.js", "", nil, 404},
+		{ts, "GET", "/assets/no-such-file.js", "", nil, 404},
 		{ts, "POST", "/", "", nil, 405},
 		{ts, "GET", "/login", "", nil, 200},
 		{ts, "GET", "/login?next=https://evil.example/", "", nil, 200},
+		{ts, "GET", "/auth/pages.css", "", nil, 200},
 		{ts, "GET", "/auth/email/verify?token=not-a-token", "", nil, 400},
 		{ts, "POST", "/auth/email/redeem", "token=not-a-token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},
 		{ts, "POST", "/auth/email", "email=not-an-address", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400},
@@ -57,7 +59,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 		{ts, "POST", "/api/v1/guests", `{"name":"mallory"}`, map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403},
 		{prefixed, "GET", "/chat/", "", nil, 200},
 		{prefixed, "GET", "/chat", "", nil, http.StatusMovedPermanently},
-		{prefixed, "GET", "/chat/app.js", "", nil, 200},
+		{prefixed, "GET", "/chat/" + script, "", nil, 200},
 		{prefixed, "GET", "/chat/login", "", nil, 200},
 		{prefixed, "GET", "/chat/api/v1/me", "", nil, 401},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hanashi-chat/hanashi/hub"
 	"github.com/hanashi-chat/hanashi/inmem"
 	"github.com/hanashi-chat/hanashi/sqlite"
+	"github.com/hanashi-chat/hanashi/ui"
 )
 
 func TestNewServerRefusesBadTrustedProxies(t *testing.T) {
@@ -210,6 +211,19 @@ func TestForwardedHostAndProto(t *testing.T) {
 // keep to the prefix.
 func TestPathPrefix(t *testing.T) {
 	ts := proxyTestServer(t, "http://chat.test/chat/")
+	files, err := loadStatic(ui.Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script string // a file of the client under assets/
+	for p := range files {
+		if strings.HasPrefix(p, "/assets/") {
+			script = p[1:]
+		}
+	}
+	if script == "" {
+		t.Fatal("the client has no assets")
+	}
 	c := ts.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	get := func(path string) *http.Response {
@@ -229,8 +243,8 @@ func TestPathPrefix(t *testing.T) {
 		{"/chat?x=1", http.StatusMovedPermanently, "/chat/?x=1"},
 		{"/chat/", http.StatusOK, ""},
 		{"/", http.StatusOK, ""},
-		{"/chat/app.js", http.StatusOK, ""},
-		{"/app.js", http.StatusOK, ""},
+		{"/chat/" + script, http.StatusOK, ""},
+		{"/" + script, http.StatusOK, ""},
 		{"/chat/healthz", http.StatusOK, ""},
 		{"/healthz", http.StatusOK, ""},
 		{"/chat/login", http.StatusOK, ""},
@@ -238,7 +252,7 @@ func TestPathPrefix(t *testing.T) {
 		{"/api/v1/me", http.StatusUnauthorized, ""},
 		{"/chat/nothing-here", http.StatusNotFound, ""},
 		{"/elsewhere/", http.StatusNotFound, ""},
-		{"/chatter/app.js", http.StatusNotFound, ""},
+		{"/chatter/" + script, http.StatusNotFound, ""},
 	} {
 		resp := get(tt.path)
 		if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {

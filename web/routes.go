@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 
 	// Sign-in and sessions (package auth).
 	mux.Handle("GET /login", s.auth.LoginPage())
+	mux.Handle("GET /auth/pages.css", s.auth.PagesStyle())
 	mux.Handle("GET /auth/{provider}/login", s.auth.OAuthLogin())
 	mux.Handle("GET /auth/{provider}/callback", s.auth.OAuthCallback())
 	mux.Handle("POST /auth/email", s.auth.EmailLink())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hanashi-chat/hanashi/internal/testpeer"
 )
@@ -61,7 +62,7 @@ func TestBrowserSignIn(t *testing.T) {
 	alice.waitPage(t, "the app", `document.getElementById("app")`)
 	alice.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
 	alice.poll(t, "the app at the base URL", fmt.Sprintf(`location.origin === %s`, browserJS(canonicalBase(t, addr))))
-	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(dex.Name)))
+	alice.poll(t, "her name", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(dex.Name)))
 	alice.waitStatus(t, "connected")
 
 	// Bob: an e-mailed link.
@@ -84,7 +85,7 @@ func TestBrowserSignIn(t *testing.T) {
 	)
 	bob.waitPage(t, "the app", `document.getElementById("app")`)
 	bob.do(t, "see the app", chromedp.WaitVisible(chromedp.ID("app")))
-	bob.poll(t, "his name", fmt.Sprintf(`document.getElementById("me").textContent === %s`, browserJS(strings.Split(email, "@")[0])))
+	bob.poll(t, "his name", fmt.Sprintf(`document.getElementById("me")?.textContent === %s`, browserJS(strings.Split(email, "@")[0])))
 	bob.waitStatus(t, "connected")
 
 	// Alice sets a picture.
@@ -99,27 +100,17 @@ func TestBrowserSignIn(t *testing.T) {
 	if err := os.WriteFile(picture, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	browserChatClick(t, alice, "settings", `document.getElementById("settings-button")`)
 	alice.do(t, "upload a picture",
-		chromedp.SetUploadFiles(chromedp.ID("avatar-input"), []string{picture}),
+		chromedp.SetUploadFiles(chromedp.ID("avatar-input"), []string{picture}, chromedp.NodeReady),
 	)
-	alice.poll(t, "her new picture", `document.getElementById("me-avatar").getAttribute("src").includes("/api/v1/avatars/")`)
+	alice.poll(t, "her new picture", `document.getElementById("me-avatar")?.getAttribute("src")?.includes("/api/v1/avatars/")`)
+	alice.key(t, kb.Escape)
+	alice.poll(t, "the settings closed", browserHidden("settings"))
 
 	// A room for both; Alice's next message carries the picture to Bob.
-	alice.do(t, "create a room",
-		chromedp.SendKeys(chromedp.ID("room-name"), "pictures"),
-		chromedp.Click(chromedp.ID("room-create")),
-		chromedp.WaitVisible(chromedp.CSS(".room.active")),
-	)
-	roomID := browserEval[string](t, alice, `document.querySelector(".room.active").dataset.roomId`)
-	room := chromedp.CSS(fmt.Sprintf(`.room[data-room-id="%s"]`, roomID))
-	bob.do(t, "join the room",
-		chromedp.Click(chromedp.ID("rooms-refresh")),
-		chromedp.WaitVisible(room),
-		chromedp.Click(room),
-		chromedp.WaitVisible(chromedp.ID("join")),
-		chromedp.Click(chromedp.ID("join")),
-		chromedp.WaitVisible(chromedp.ID("leave")),
-	)
+	roomID := alice.createRoom(t, "pictures", false)
+	bob.join(t, roomID)
 	alice.send(t, "do you like my picture?")
 	bob.waitBody(t, "do you like my picture?")
 	bob.poll(t, "Alice's picture on her message", `(() => {
@@ -129,6 +120,7 @@ func TestBrowserSignIn(t *testing.T) {
 	})()`)
 
 	// Alice signs out: the name picker is back and the session is gone.
+	browserChatClick(t, alice, "settings", `document.getElementById("settings-button")`)
 	alice.do(t, "sign out",
 		chromedp.Click(chromedp.ID("sign-out")),
 		chromedp.WaitVisible(chromedp.ID("name-form")),
@@ -137,8 +129,8 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("name-form")),
 	)
-	if browserEval[bool](t, alice, `!document.getElementById("app").hidden`) {
-		t.Error("after signing out and a reload, the page shows the app")
+	if browserEval[bool](t, alice, `!!document.getElementById("me")`) {
+		t.Error("after signing out and a reload, the page shows someone signed in")
 	}
 	for _, p := range []*browserPerson{alice, bob} {
 		p.checkClean(t)

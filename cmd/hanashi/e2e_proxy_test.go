@@ -110,14 +110,21 @@ func testPathPrefixProxy(t *testing.T, strip bool) {
 	if resp, _ := get("/chat"); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/chat/" {
 		t.Errorf("GET /chat: %d Location %q, want 301 /chat/", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, body := get("/chat/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `src="app.js"`) {
-		t.Errorf("GET /chat/: %d, want the client with relative links\n%s", resp.StatusCode, body)
+	{
+		resp, body := get("/chat/")
+		script := regexp.MustCompile(`src="\./(assets/[^"]+\.js)"`).FindStringSubmatch(body)
+		if resp.StatusCode != http.StatusOK || script == nil {
+			t.Errorf("GET /chat/: %d, want the client with relative links\n%s", resp.StatusCode, body)
+		} else if resp, body := get("/chat/" + script[1]); resp.StatusCode != http.StatusOK ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || body == "" {
+			t.Errorf("GET /chat/%s: %d %q, %d bytes", script[1], resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
 	}
-	if resp, body := get("/chat/app.js"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "WebSocket") {
-		t.Errorf("GET /chat/app.js: %d", resp.StatusCode)
-	}
-	if resp, body := get("/chat/login"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/chat/auth/email"`) || !strings.Contains(body, `href="/chat/style.css"`) {
+	if resp, body := get("/chat/login"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/chat/auth/email"`) || !strings.Contains(body, `href="/chat/auth/pages.css"`) {
 		t.Errorf("GET /chat/login: %d, want links under /chat/\n%s", resp.StatusCode, body)
+	}
+	if resp, body := get("/chat/auth/pages.css"); resp.StatusCode != http.StatusOK || !strings.Contains(body, ".card") {
+		t.Errorf("GET /chat/auth/pages.css: %d, want the sign-in pages' stylesheet", resp.StatusCode)
 	}
 	if resp, _ := get("/chat/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /chat/readyz: %d", resp.StatusCode)

@@ -12,16 +12,20 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hanashi-chat/hanashi/ui"
 )
 
 // e2eTestCA is a certificate authority made for one test, and a server
@@ -113,7 +117,15 @@ func TestE2ETLS(t *testing.T) {
 		ForceAttemptHTTP2: true,
 	}}
 	defer h2.CloseIdleConnections()
-	for _, path := range []string{"/", "/app.js", "/login", "/healthz"} {
+	page, err := fs.ReadFile(ui.Files(), "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := regexp.MustCompile(`src="\.(/assets/[^"]+\.js)"`).FindSubmatch(page)
+	if script == nil {
+		t.Fatalf("the client's index.html names no script:\n%s", page)
+	}
+	for _, path := range []string{"/", string(script[1]), "/login", "/healthz"} {
 		resp, err := h2.Get(origin + path)
 		if err != nil {
 			t.Fatalf("GET %s over TLS: %v", path, err)

@@ -1,0 +1,44 @@
+import { t } from "../i18n";
+import { presence } from "../state/presence";
+import { members } from "../state/rooms";
+import { away, me } from "../state/session";
+import type { Room } from "../types";
+import { Avatar } from "./Avatar";
+
+export function Members({ room, close }: { room: Room; close(): void }) {
+  const list = members.value.get(room.id) ?? [];
+  const user = me.value;
+  const states = presence.value;
+  const label = { online: t("presence.online"), away: t("presence.away"), offline: t("presence.offline") };
+  return (
+    <aside
+      id="members-panel"
+      class="members-panel"
+      aria-labelledby="members-heading"
+      onKeyDown={(ev) => {
+        if (ev.key === "Escape") {
+          ev.preventDefault();
+          close();
+          document.getElementById("members-toggle")?.focus();
+        }
+      }}
+    >
+      <h3 id="members-heading">{t("members.heading", { count: list.length })}</h3>
+      <ul id="members" class="members">
+        {list.map((m) => {
+          // Nobody is told of their own presence: this page is it.
+          const state = m.id === user?.id ? (away.value ? "away" : "online") : (states.get(m.id) ?? "offline");
+          return (
+            <li key={m.id} class="member" data-user-id={m.id} data-presence={state}>
+              <span class="member-avatar">
+                <Avatar user={m} size={24} />
+                <span class="presence" data-state={state} role="img" aria-label={label[state]} title={label[state]} />
+              </span>
+              <span class="member-name">{m.name}</span>
+            </li>
+          );
+        })}
+      </ul>
+    </aside>
+  );
+}

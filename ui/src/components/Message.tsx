@@ -1,0 +1,309 @@
+// One message: author, time, body (Markdown), reactions, the thread
+// summary and the actions the rules allow. Messages are immutable objects
+// (state/fold.ts), so the component re-renders only when its message does.
+
+import { useComputed } from "@preact/signals";
+import { memo } from "preact/compat";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { changeMessage, discard, EMOJI, openChild, retry } from "../client";
+import { clock, fullTime, t } from "../i18n";
+import { render, type MentionName } from "../markdown";
+import type { OutboxEntry } from "../outbox";
+import { roomHash } from "../route";
+import { people, profiles } from "../state/rooms";
+import { editing, startEditing, stopEditing } from "../state/view";
+import type { Author, Message as Msg } from "../types";
+import { Avatar } from "./Avatar";
+import { sendsOnEnter } from "./Composer";
+
+export interface MessageProps {
+  m: Msg;
+  me: string;
+  /** may act on it: a member of its room */
+  member: boolean;
+  /** deletes anybody's messages */
+  moderator: boolean;
+  names: readonly MentionName[];
+  inThread?: boolean;
+  isRoot?: boolean;
+  /** unread replies of its thread (followed threads) */
+  threadNew?: number;
+  tabIndex: number;
+  mentionsMe: boolean;
+  /** right after a message by the same person: no picture, no name shown */
+  grouped?: boolean;
+  pending?: OutboxEntry;
+}
+
+function Time({ iso }: { iso: string }) {
+  const at = iso ? new Date(iso) : new Date();
+  return (
+    <time class="time" dateTime={at.toISOString()} title={fullTime(at)}>
+      {clock(at)}
+    </time>
+  );
+}
+
+function who(ids: string[], count: number): string {
+  const names = ids.map((id) => people.get(id)?.name ?? t("reaction.someone"));
+  if (count > names.length) names.push(t("reaction.more", { count: count - names.length }));
+  return names.join(", ");
+}
+
+function Reactions({ m, member }: { m: Msg; member: boolean }) {
+  if (m.deleted || !m.reactions?.length) return null;
+  return (
+    <div class="reactions">
+      {m.reactions.map((r) => (
+        <button
+          key={r.emoji}
+          type="button"
+          tabIndex={-1}
+          class={r.mine ? "reaction mine" : "reaction"}
+          data-emoji={r.emoji}
+          data-count={String(r.count)}
+          aria-pressed={r.mine}
+          disabled={!member}
+          title={t("reaction.title", { who: who(r.users, r.count), emoji: r.emoji })}
+          onClick={() => changeMessage(m, r.mine ? "unreact" : "react", r.emoji)}
+        >
+          {r.emoji} {r.count}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function ThreadSummary({ m, unread }: { m: Msg; unread: number }) {
+  const n = m.replies ?? 0;
+  if (!n && !unread) return null;
+  let text = t("thread.replies", { count: n });
+  if (m.last_reply_at) text += " · " + t("thread.last", { time: clock(new Date(m.last_reply_at)) });
+  return (
+    <a class="reply-summary" href={roomHash(m.room, m.id)} tabIndex={-1}>
+      {text}
+      {unread > 0 && (
+        <>
+          {" "}
+          <span class="thread-new">{t("thread.new", { count: unread })}</span>
+        </>
+      )}
+    </a>
+  );
+}
+
+function RoomLink({ m }: { m: Msg }) {
+  if (m.deleted) return <div class="body tombstone">{t("message.linkDeleted")}</div>;
+  return (
+    <div class="body room-link">
+      <span>{t("message.createdInside")} </span>
+      <button type="button" tabIndex={-1} class="link-button child-link" data-room-id={String(m.child)} onClick={() => void openChild(m.child!)}>
+        {m.body ? "#" + m.body : t("message.privateRoom")}
+      </button>
+    </div>
+  );
+}
+
+function EditForm({ m, done }: { m: Msg; done(): void }) {
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const inComposition = useRef(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+  const save = (ev: Event) => {
+    ev.preventDefault();
+    const text = ref.current?.value ?? "";
+    if (text.trim() !== "" && text !== m.body) changeMessage(m, "edit", text);
+    done();
+  };
+  return (
+    <form class="edit-form" onSubmit={save}>
+      <textarea
+        ref={ref}
+        class="edit-input"
+        maxLength={16384}
+        aria-label={t("edit.label")}
+        rows={Math.min(8, m.body.split("\n").length + 1)}
+        defaultValue={m.body}
+        onCompositionStart={() => (inComposition.current = true)}
+        onCompositionEnd={() => (inComposition.current = false)}
+        onKeyDown={(ev) => {
+          if (ev.key === "Escape" && !inComposition.current) {
+            ev.preventDefault();
+            ev.stopPropagation();
+            done();
+          }
+          if (sendsOnEnter(ev, inComposition.current)) {
+            ev.preventDefault();
+            (ev.currentTarget.form as HTMLFormElement).requestSubmit();
+          }
+        }}
+      />
+      <div class="edit-buttons">
+        <button type="submit" class="small edit-save">
+          {t("edit.save")}
+        </button>
+        <button type="button" class="ghost small edit-cancel" onClick={done}>
+          {t("edit.cancel")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Picker({ m, close }: { m: Msg; close(): void }) {
+  return (
+    <div class="picker" role="group" aria-label={t("reaction.picker")}>
+      {EMOJI.map((e) => {
+        const mine = m.reactions?.find((r) => r.emoji === e)?.mine ?? false;
+        return (
+          <button
+            key={e}
+            type="button"
+            tabIndex={-1}
+            class={mine ? "ghost small pick mine" : "ghost small pick"}
+            data-emoji={e}
+            aria-pressed={mine}
+            aria-label={t("reaction.add", { emoji: e })}
+            onClick={() => {
+              close();
+              changeMessage(m, mine ? "unreact" : "react", e);
+            }}
+          >
+            {e}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function Actions(p: MessageProps & { startEdit(): void }) {
+  const { m } = p;
+  const [picker, setPicker] = useState(false);
+  const [armed, setArmed] = useState(false);
+  useEffect(() => {
+    if (!armed) return;
+    const timer = setTimeout(() => setArmed(false), 4000);
+    return () => clearTimeout(timer);
+  }, [armed]);
+  if (m.deleted || !p.member || !m.id || m.provisional) return null;
+  const mine = m.author.id === p.me;
+  const canReply = !p.inThread && !m.thread && m.kind !== "room";
+  return (
+    <div class={p.isRoot ? "actions root-actions" : "actions"} role="toolbar" aria-label={t("message.actions")}>
+      {canReply && (
+        <a class="act" data-action="reply" href={roomHash(m.room, m.id)} tabIndex={-1} title={t("action.replyTitle")}>
+          {t("action.reply")}
+        </a>
+      )}
+      <button
+        type="button"
+        class="act"
+        data-action="react"
+        tabIndex={-1}
+        aria-expanded={picker}
+        title={t("action.reactTitle")}
+        onClick={() => setPicker(!picker)}
+      >
+        {t("action.react")}
+      </button>
+      {mine && m.kind !== "room" && (
+        <button type="button" class="act" data-action="edit" tabIndex={-1} title={t("action.editTitle")} onClick={p.startEdit}>
+          {t("action.edit")}
+        </button>
+      )}
+      {(mine || p.moderator) && (
+        <button
+          type="button"
+          class={armed ? "act danger" : "act"}
+          data-action="delete"
+          data-armed={String(armed)}
+          tabIndex={-1}
+          title={mine ? t("action.deleteTitle") : t("action.deleteModTitle")}
+          onClick={(ev) => {
+            // Two clicks: the first arms the button, so one slip deletes nothing.
+            if (!armed) setArmed(true);
+            else {
+              setArmed(false);
+              // The button goes with the message's actions: the keyboard stays on the message.
+              (ev.currentTarget.closest(".message") as HTMLElement | null)?.focus();
+              changeMessage(m, "delete");
+            }
+          }}
+        >
+          {armed ? t("action.deleteConfirm") : t("action.delete")}
+        </button>
+      )}
+      {picker && <Picker m={m} close={() => setPicker(false)} />}
+    </div>
+  );
+}
+
+function MessageItem(p: MessageProps) {
+  const { m, pending } = p;
+  // Only the messages being edited before or after a change re-render.
+  const isEditing = useComputed(() => !!m.id && editing.value === m.id).value;
+  const ref = useRef<HTMLElement>(null);
+  const mine = m.author.id === p.me;
+  const cls = ["message"];
+  if (mine) cls.push("mine");
+  if (!mine && p.mentionsMe) cls.push("mentions-me");
+  if (m.deleted) cls.push("deleted");
+  if (m.provisional) cls.push("provisional");
+  if (pending && !pending.error) cls.push("pending");
+  if (pending?.error) cls.push("failed");
+  if (p.grouped) cls.push("grouped");
+  profiles.value; // a name or picture changed: shown on every message
+  const author: Author = people.get(m.author.id) ?? m.author;
+
+  let body;
+  if (m.kind === "room") body = <RoomLink m={m} />;
+  else if (m.deleted) body = <div class="body tombstone">{t("message.deleted")}</div>;
+  else if (isEditing) body = <EditForm m={m} done={() => stopEditing(ref.current)} />;
+  else body = <div class="body">{render(m.body, p.names)}</div>;
+
+  return (
+    <article
+      ref={ref}
+      class={cls.join(" ")}
+      data-id={m.id}
+      data-seq={pending ? undefined : String(m.seq)}
+      data-client-id={pending?.client_id}
+      tabIndex={p.tabIndex}
+    >
+      <Avatar user={author} />
+      <div class="content">
+        <div class="meta">
+          <span class="author">{author.name}</span> <Time iso={m.created_at} />
+          {m.edited_at && !m.deleted && (
+            <span class="edited" title={t("message.editedAt", { time: fullTime(new Date(m.edited_at)) })}>
+              {t("message.edited")}
+            </span>
+          )}
+          {pending && !pending.error && <span class="sending">{t("message.sending")}</span>}
+        </div>
+        {body}
+        <Reactions m={m} member={p.member} />
+        {!p.inThread && !m.thread && m.kind !== "room" && <ThreadSummary m={m} unread={p.threadNew ?? 0} />}
+        {pending?.error && (
+          <div class="send-error" role="alert">
+            {t("message.notSent", { error: pending.error })}{" "}
+            <button type="button" class="small" onClick={() => retry(pending.client_id)}>
+              {t("message.retry")}
+            </button>{" "}
+            <button type="button" class="ghost small" onClick={() => discard(pending.client_id)}>
+              {t("message.discard")}
+            </button>
+          </div>
+        )}
+      </div>
+      {!pending && !isEditing && <Actions {...p} startEdit={() => m.id && startEditing(m.id)} />}
+    </article>
+  );
+}
+
+export const Message = memo(MessageItem);
