@@ -530,8 +530,16 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 			// 1.6 MB: far more than the queue, the server's socket and the
 			// stalled reader's socket hold together.
 			const n = 200
+			// The healthy subscriber reads as it should, but a loaded
+			// machine may not run it for a while (with -race and other
+			// work on both cores, it once fell 32 frames behind): the
+			// posting waits while it is more than `ahead` frames behind,
+			// so only the stalled one can overflow.
+			const ahead = 8
+			healthyRead := make(chan struct{}, n)
 			healthyErr := make(chan error, 1)
 			go func() {
+				defer close(healthyRead)
 				for i := range n {
 					_, p, err := healthy.ReadMessage()
 					if err != nil {
@@ -544,11 +552,15 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 						healthyErr <- fmt.Errorf("healthy subscriber: got %s, want message %d", p[:min(len(p), 80)], i+1)
 						return
 					}
+					healthyRead <- struct{}{}
 				}
 				healthyErr <- nil
 			}()
 			body := strings.Repeat("y", 8000)
 			for i := range n {
+				if i >= ahead {
+					<-healthyRead // ends early, closed, if the reader failed
+				}
 				_, err := s.hub.Post(t.Context(), hanashi.Post{Room: hanashi.RoomID(s.room), Author: s.user, ClientID: fmt.Sprint(i), Body: body})
 				if err != nil {
 					t.Fatal(err)
