@@ -76,6 +76,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log.Info("serving", "url", l.url, "base_url", cfg.BaseURL)
 	fmt.Fprintf(stdout, "Hanashi is serving on %s\n", l.url)
+	if cfg.BaseURL != l.url {
+		// Pages under another name are sent to the base URL: say it.
+		fmt.Fprintf(stdout, "Open %s in a browser\n", cfg.BaseURL)
+	}
 
 	select {
 	case err := <-l.errs:
