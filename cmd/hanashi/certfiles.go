@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"log/slog"
 	"os"
@@ -25,34 +26,32 @@ type certFiles struct {
 	seen fileStamps // of the files as last read, loaded or not
 }
 
-// fileStamps tell whether the two files changed: their modification times
-// and sizes (the zero value when a file could not be read).
-type fileStamps [2]struct {
-	mod  time.Time
-	size int64
-}
+// fileStamps tell whether the two files changed: digests of their
+// contents (the zero value when a file could not be read). Times and sizes
+// would miss a pair of the same size replaced within the file system's
+// clock tick, as a renewal script can.
+type fileStamps [2][sha256.Size]byte
 
-func stampFiles(names ...string) (fileStamps, error) {
-	var st fileStamps
-	for i, name := range names {
-		fi, err := os.Stat(name)
-		if err != nil {
-			return fileStamps{}, err
-		}
-		st[i].mod, st[i].size = fi.ModTime(), fi.Size()
+// readFiles reads the pair and stamps what it read.
+func readFiles(certFile, keyFile string) (certPEM, keyPEM []byte, st fileStamps, err error) {
+	if certPEM, err = os.ReadFile(certFile); err != nil {
+		return nil, nil, fileStamps{}, err
 	}
-	return st, nil
+	if keyPEM, err = os.ReadFile(keyFile); err != nil {
+		return nil, nil, fileStamps{}, err
+	}
+	return certPEM, keyPEM, fileStamps{sha256.Sum256(certPEM), sha256.Sum256(keyPEM)}, nil
 }
 
 // loadCertFiles reads the pair for the first time: an error here stops
 // the server rather than waiting for the first handshake.
 func loadCertFiles(certFile, keyFile string, log *slog.Logger) (*certFiles, error) {
 	c := &certFiles{certFile: certFile, keyFile: keyFile, log: log}
-	st, err := stampFiles(certFile, keyFile)
+	certPEM, keyPEM, st, err := readFiles(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +75,14 @@ func (c *certFiles) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 func (c *certFiles) reload(force bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, statErr := stampFiles(c.certFile, c.keyFile)
+	certPEM, keyPEM, st, err := readFiles(c.certFile, c.keyFile)
 	if st == c.seen && !force {
 		return false
 	}
 	c.seen = st
-	err := statErr
 	var cert tls.Certificate
 	if err == nil {
-		cert, err = tls.LoadX509KeyPair(c.certFile, c.keyFile)
+		cert, err = tls.X509KeyPair(certPEM, keyPEM)
 	}
 	if err != nil {
 		c.log.Error("cannot reload the TLS certificate; still serving the one loaded before",
