@@ -1,16 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { parseRoute, roomHash } from "../src/route";
+import { messageHash, parseRoute, roomHash } from "../src/route";
 import { tree, title } from "../src/state/rooms";
 import { backoffDelay, BACKOFF_MAX, BACKOFF_MIN } from "../src/socket";
 import type { Room } from "../src/types";
 
 describe("routes", () => {
-  it("round-trips rooms and threads", () => {
-    expect(parseRoute(roomHash(3))).toEqual({ room: 3, thread: null });
-    expect(parseRoute(roomHash(3, "a/b c"))).toEqual({ room: 3, thread: "a/b c" });
-    expect(parseRoute("")).toEqual({ room: null, thread: null });
-    expect(parseRoute("#room=7")).toEqual({ room: 7, thread: null });
-    expect(parseRoute("#/rooms/x")).toEqual({ room: null, thread: null });
+  it("round-trips rooms, threads and permalinks", () => {
+    const none = { room: null, thread: null, message: null };
+    expect(parseRoute(roomHash(3))).toEqual({ room: 3, thread: null, message: null });
+    expect(parseRoute(roomHash(3, "a/b c"))).toEqual({ room: 3, thread: "a/b c", message: null });
+    expect(parseRoute(messageHash(3, "m/1"))).toEqual({ room: 3, thread: null, message: "m/1" });
+    expect(parseRoute(messageHash(3, "r 2", "root"))).toEqual({ room: 3, thread: "root", message: "r 2" });
+    expect(parseRoute("")).toEqual(none);
+    expect(parseRoute("#room=7")).toEqual({ room: 7, thread: null, message: null });
+    expect(parseRoute("#/rooms/x")).toEqual(none);
+    expect(parseRoute("#/rooms/3/messages/")).toEqual(none);
   });
 });
 

@@ -4,8 +4,8 @@
 
 import { useComputed } from "@preact/signals";
 import { memo } from "preact/compat";
-import { useEffect, useRef, useState } from "preact/hooks";
-import { changeMessage, discard, EMOJI, openChild, retry } from "../client";
+import { useEffect, useRef } from "preact/hooks";
+import { changeMessage, discard, openChild, retry } from "../client";
 import { clock, fullTime, t } from "../i18n";
 import { render, type MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
@@ -14,7 +14,9 @@ import { people, profiles } from "../state/rooms";
 import { editing, startEditing, stopEditing } from "../state/view";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
+import { Actions } from "./Actions";
 import { sendsOnEnter } from "./Composer";
+import { Reactions } from "./Reactions";
 
 export interface MessageProps {
   m: Msg;
@@ -41,36 +43,6 @@ function Time({ iso }: { iso: string }) {
     <time class="time" dateTime={at.toISOString()} title={fullTime(at)}>
       {clock(at)}
     </time>
-  );
-}
-
-function who(ids: string[], count: number): string {
-  const names = ids.map((id) => people.get(id)?.name ?? t("reaction.someone"));
-  if (count > names.length) names.push(t("reaction.more", { count: count - names.length }));
-  return names.join(", ");
-}
-
-function Reactions({ m, member }: { m: Msg; member: boolean }) {
-  if (m.deleted || !m.reactions?.length) return null;
-  return (
-    <div class="reactions">
-      {m.reactions.map((r) => (
-        <button
-          key={r.emoji}
-          type="button"
-          tabIndex={-1}
-          class={r.mine ? "reaction mine" : "reaction"}
-          data-emoji={r.emoji}
-          data-count={String(r.count)}
-          aria-pressed={r.mine}
-          disabled={!member}
-          title={t("reaction.title", { who: who(r.users, r.count), emoji: r.emoji })}
-          onClick={() => changeMessage(m, r.mine ? "unreact" : "react", r.emoji)}
-        >
-          {r.emoji} {r.count}
-        </button>
-      ))}
-    </div>
   );
 }
 
@@ -151,95 +123,6 @@ function EditForm({ m, done }: { m: Msg; done(): void }) {
         </button>
       </div>
     </form>
-  );
-}
-
-function Picker({ m, close }: { m: Msg; close(): void }) {
-  return (
-    <div class="picker" role="group" aria-label={t("reaction.picker")}>
-      {EMOJI.map((e) => {
-        const mine = m.reactions?.find((r) => r.emoji === e)?.mine ?? false;
-        return (
-          <button
-            key={e}
-            type="button"
-            tabIndex={-1}
-            class={mine ? "ghost small pick mine" : "ghost small pick"}
-            data-emoji={e}
-            aria-pressed={mine}
-            aria-label={t("reaction.add", { emoji: e })}
-            onClick={() => {
-              close();
-              changeMessage(m, mine ? "unreact" : "react", e);
-            }}
-          >
-            {e}
-          </button>
-        );
-      })}
-    </div>
-  );
-}
-
-function Actions(p: MessageProps & { startEdit(): void }) {
-  const { m } = p;
-  const [picker, setPicker] = useState(false);
-  const [armed, setArmed] = useState(false);
-  useEffect(() => {
-    if (!armed) return;
-    const timer = setTimeout(() => setArmed(false), 4000);
-    return () => clearTimeout(timer);
-  }, [armed]);
-  if (m.deleted || !p.member || !m.id || m.provisional) return null;
-  const mine = m.author.id === p.me;
-  const canReply = !p.inThread && !m.thread && m.kind !== "room";
-  return (
-    <div class={p.isRoot ? "actions root-actions" : "actions"} role="toolbar" aria-label={t("message.actions")}>
-      {canReply && (
-        <a class="act" data-action="reply" href={roomHash(m.room, m.id)} tabIndex={-1} title={t("action.replyTitle")}>
-          {t("action.reply")}
-        </a>
-      )}
-      <button
-        type="button"
-        class="act"
-        data-action="react"
-        tabIndex={-1}
-        aria-expanded={picker}
-        title={t("action.reactTitle")}
-        onClick={() => setPicker(!picker)}
-      >
-        {t("action.react")}
-      </button>
-      {mine && m.kind !== "room" && (
-        <button type="button" class="act" data-action="edit" tabIndex={-1} title={t("action.editTitle")} onClick={p.startEdit}>
-          {t("action.edit")}
-        </button>
-      )}
-      {(mine || p.moderator) && (
-        <button
-          type="button"
-          class={armed ? "act danger" : "act"}
-          data-action="delete"
-          data-armed={String(armed)}
-          tabIndex={-1}
-          title={mine ? t("action.deleteTitle") : t("action.deleteModTitle")}
-          onClick={(ev) => {
-            // Two clicks: the first arms the button, so one slip deletes nothing.
-            if (!armed) setArmed(true);
-            else {
-              setArmed(false);
-              // The button goes with the message's actions: the keyboard stays on the message.
-              (ev.currentTarget.closest(".message") as HTMLElement | null)?.focus();
-              changeMessage(m, "delete");
-            }
-          }}
-        >
-          {armed ? t("action.deleteConfirm") : t("action.delete")}
-        </button>
-      )}
-      {picker && <Picker m={m} close={() => setPicker(false)} />}
-    </div>
   );
 }
 

@@ -154,6 +154,22 @@ export const en = {
   "settings.signOut": "Sign out",
   "settings.signOutAll": "Sign out everywhere",
   "settings.signOutAllTitle": "End every session of this account, on every device",
+  // --- reading (A: jump buttons, title and favicon, permalinks, the long list) ---
+
+
+  // --- writing (B: autocomplete, formatting help, drafts) ---
+
+
+  // --- emoji (C: the emoji picker, reactions) ---
+
+
+  // --- actions (D: the actions menu, mark unread) ---
+
+
+  // --- people (E: profile card, room info, settings) ---
+
+
+  // --- keys (F: shortcuts, quick switcher, the ? sheet) ---
 } as const;
 
 export type Key = keyof typeof en;

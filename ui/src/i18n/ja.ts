@@ -154,4 +154,20 @@ export const ja: Record<Key, string> = {
   "settings.signOut": "サインアウト",
   "settings.signOutAll": "すべての端末からサインアウト",
   "settings.signOutAllTitle": "このアカウントのすべてのセッションを、すべての端末で終了します",
+  // --- reading (A: jump buttons, title and favicon, permalinks, the long list) ---
+
+
+  // --- writing (B: autocomplete, formatting help, drafts) ---
+
+
+  // --- emoji (C: the emoji picker, reactions) ---
+
+
+  // --- actions (D: the actions menu, mark unread) ---
+
+
+  // --- people (E: profile card, room info, settings) ---
+
+
+  // --- keys (F: shortcuts, quick switcher, the ? sheet) ---
 };
