@@ -54,8 +54,11 @@ type User struct {
 	AvatarUpload string `json:"avatar_upload,omitempty"`
 	// ProviderAvatar is the picture URL the identity provider gave at the
 	// user's latest sign-in that came with one, or "".
-	ProviderAvatar string    `json:"provider_avatar,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	ProviderAvatar string `json:"provider_avatar,omitempty"`
+	// TimeZone is the IANA name of the user's time zone ("Asia/Tokyo"), as
+	// their client reports it, or "" when unknown (see CheckTimeZone).
+	TimeZone  string    `json:"time_zone"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Author is the part of a User that travels with every message.
@@ -63,6 +66,9 @@ type Author struct {
 	ID        UserID `json:"id"`
 	Name      string `json:"name"`
 	AvatarURL string `json:"avatar_url"`
+	// TimeZone is set where people are listed as people (Store.Members),
+	// not on the author of every message.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // RoomListing is a room as an operator's listing shows it ("hanashi room
@@ -74,8 +80,11 @@ type RoomListing struct {
 
 // Room is a place where messages are posted in order.
 type Room struct {
-	ID      RoomID `json:"id"`
-	Name    string `json:"name"`
+	ID   RoomID `json:"id"`
+	Name string `json:"name"`
+	// Topic says what the room is for: plain text on one line, up to
+	// MaxTopicLen runes, "" for none (see CheckTopic). Members change it.
+	Topic   string `json:"topic"`
 	Private bool   `json:"private"`
 	// GuestsAllowed says whether guests may join the room and post in it.
 	GuestsAllowed bool `json:"guests_allowed"`

@@ -109,6 +109,8 @@ type ProfileUpdate struct {
 	Name         *string
 	AvatarUpload *string
 	AvatarURL    *string
+	// TimeZone is an IANA zone name checked by CheckTimeZone, or "".
+	TimeZone *string
 }
 
 // RevocationPage is the most entries Store.RevokedSessions returns at once.

@@ -75,6 +75,7 @@ var (
 	ErrDirectFixed     = Errorf(EFORBIDDEN, "the members of a direct room cannot change")
 	ErrNestInDirect    = Errorf(EINVALID, "rooms cannot be made inside a direct room")
 	ErrNotMember       = Errorf(EFORBIDDEN, "only members may add others to a room")
+	ErrTopicNotMember  = Errorf(EFORBIDDEN, "only members may change a room's topic")
 )
 
 // CheckVisible refuses a room the user may not see: one that does not
@@ -152,6 +153,19 @@ func CheckLeave(r RoomAccess) error {
 		return ErrRoomNotFound
 	case r.Direct:
 		return ErrDirectFixed
+	}
+	return nil
+}
+
+// CheckTopicChange says whether author a may change the topic of room r (as
+// they see it, Member read for public rooms too): as for posting into it
+// (CheckPoster, whose refusals come first), and only a member may.
+func CheckTopicChange(r RoomAccess, a AuthorAccess) error {
+	if err := CheckPoster(r, a); err != nil {
+		return err
+	}
+	if !r.Member {
+		return ErrTopicNotMember
 	}
 	return nil
 }

@@ -146,7 +146,14 @@ type Store interface {
 	// of is not an error, as long as the room is visible to user. Nobody
 	// leaves a direct room (EFORBIDDEN).
 	RemoveMember(ctx context.Context, room RoomID, user UserID) error
-	// Members lists the members of room (their current names and avatars),
+	// SetTopic changes the topic of room on behalf of by, who must be
+	// allowed to by CheckTopicChange (ENOTFOUND for a room by cannot see,
+	// EFORBIDDEN for one by is not a member of, or is a disabled user or a
+	// guest kept out of), and returns the room as by now sees it. The
+	// topic is stored as given: the caller checks it with CheckTopic.
+	SetTopic(ctx context.Context, room RoomID, by UserID, topic string) (Room, error)
+	// Members lists the members of room (their current names, avatars
+	// and time zones),
 	// in the order of their ids; none for an unknown room. Like Messages it
 	// does not check visibility.
 	Members(ctx context.Context, room RoomID) ([]Author, error)

@@ -252,13 +252,13 @@ func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi
 // as bytes, whatever the database's collation).
 func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Author, error) {
 	rows, err := db.pool.Query(ctx, `
-		SELECT u.id, u.name, u.avatar_url FROM members m JOIN users u ON u.id = m.user_id
+		SELECT u.id, u.name, u.avatar_url, u.time_zone FROM members m JOIN users u ON u.id = m.user_id
 		WHERE m.room_id = $1 ORDER BY u.id COLLATE "C"`, room)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}
 	defer rows.Close()
-	members, err := sqlrows.Collect(rows, sqlrows.Author)
+	members, err := sqlrows.Collect(rows, sqlrows.Member)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: members: %w", err)
 	}

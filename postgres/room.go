@@ -132,14 +132,14 @@ func (db *DB) createNested(ctx context.Context, r hanashi.Room) (hanashi.Room, e
 // roomColumns are the columns scanRoom reads; the viewer is parameter $1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $1),
-	r.kind, coalesce(r.parent_id, 0), r.parent_seq`
+	r.kind, coalesce(r.parent_id, 0), r.parent_seq, r.topic`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created time.Time
 	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member,
-		&r.Kind, &r.Parent, &r.ParentSeq); err != nil {
+		&r.Kind, &r.Parent, &r.ParentSeq, &r.Topic); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = created.UTC()
@@ -259,4 +259,46 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 		return fmt.Errorf("postgres: remove member: %w", err)
 	}
 	return nil
+}
+
+// SetTopic changes the topic of room on behalf of by, a member allowed to
+// by hanashi.CheckTopicChange, and returns the room as by now sees it. A
+// topic that is not UTF-8 text without NUL characters is EINVALID.
+func (db *DB) SetTopic(ctx context.Context, room hanashi.RoomID, by hanashi.UserID, topic string) (hanashi.Room, error) {
+	if !textOK(topic) {
+		return hanashi.Room{}, hanashi.Errorf(hanashi.EINVALID, "topic must be text")
+	}
+	var r hanashi.Room
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		access := hanashi.RoomAccess{Exists: true}
+		err := tx.QueryRow(ctx, `
+			SELECT r.private, r.guests_allowed, r.kind = 'direct', r.created_by,
+				EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = $2)
+			FROM rooms r WHERE r.id = $1 FOR NO KEY UPDATE`,
+			room, id(by)).Scan(&access.Private, &access.GuestsAllowed, &access.Direct, &access.CreatedBy, &access.Member)
+		if errors.Is(err, pgx.ErrNoRows) {
+			access = hanashi.RoomAccess{}
+		} else if err != nil {
+			return err
+		}
+		a := hanashi.AuthorAccess{Exists: true}
+		err = tx.QueryRow(ctx, `SELECT guest, disabled FROM users WHERE id = $1`, id(by)).Scan(&a.Guest, &a.Disabled)
+		if errors.Is(err, pgx.ErrNoRows) {
+			a = hanashi.AuthorAccess{}
+		} else if err != nil {
+			return err
+		}
+		if err := hanashi.CheckTopicChange(access, a); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE rooms SET topic = $2 WHERE id = $1`, room, topic); err != nil {
+			return err
+		}
+		r, err = scanRoom(tx.QueryRow(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = $2`, id(by), room).Scan)
+		return err
+	})
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("postgres: set topic: %w", err)
+	}
+	return r, nil
 }

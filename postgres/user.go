@@ -13,14 +13,14 @@ import (
 // userColumns are the columns of users that scanUser reads, for a table
 // aliased u.
 const userColumns = `u.id, u.name, u.avatar_url, u.guest, u.email, u.disabled,
-	u.avatar_upload, u.provider_avatar, u.created_at`
+	u.avatar_upload, u.provider_avatar, u.time_zone, u.created_at`
 
 // scanUser reads userColumns.
 func scanUser(row pgx.Row) (hanashi.User, error) {
 	var u hanashi.User
 	var created time.Time
 	err := row.Scan(&u.ID, &u.Name, &u.AvatarURL, &u.Guest, &u.Email, &u.Disabled,
-		&u.AvatarUpload, &u.ProviderAvatar, &created)
+		&u.AvatarUpload, &u.ProviderAvatar, &u.TimeZone, &created)
 	if err != nil {
 		return hanashi.User{}, err
 	}
@@ -34,7 +34,7 @@ func scanUser(row pgx.Row) (hanashi.User, error) {
 // characters.
 func (db *DB) CreateUser(ctx context.Context, u hanashi.User) (hanashi.User, error) {
 	u.Email = hanashi.NormalEmail(u.Email)
-	if !textOK(u.Name) || !textOK(u.AvatarURL) || !textOK(u.Email) || !textOK(u.AvatarUpload) || !textOK(u.ProviderAvatar) {
+	if !textOK(u.Name) || !textOK(u.AvatarURL) || !textOK(u.Email) || !textOK(u.AvatarUpload) || !textOK(u.ProviderAvatar) || !textOK(u.TimeZone) {
 		return hanashi.User{}, hanashi.Errorf(hanashi.EINVALID, "name, e-mail and avatars must be text")
 	}
 	u.ID = hanashi.UserID(hanashi.NewID())
@@ -47,11 +47,11 @@ func (db *DB) CreateUser(ctx context.Context, u hanashi.User) (hanashi.User, err
 
 // insertUser stores the user userArgs lists.
 const insertUser = `
-	INSERT INTO users (id, name, avatar_url, guest, email, disabled, avatar_upload, provider_avatar, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	INSERT INTO users (id, name, avatar_url, guest, email, disabled, avatar_upload, provider_avatar, time_zone, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 func userArgs(u hanashi.User) []any {
-	return []any{u.ID, u.Name, u.AvatarURL, u.Guest, u.Email, u.Disabled, u.AvatarUpload, u.ProviderAvatar, u.CreatedAt}
+	return []any{u.ID, u.Name, u.AvatarURL, u.Guest, u.Email, u.Disabled, u.AvatarUpload, u.ProviderAvatar, u.TimeZone, u.CreatedAt}
 }
 
 // User returns the user with the given id, or ENOTFOUND.
@@ -70,9 +70,9 @@ func (db *DB) User(ctx context.Context, uid hanashi.UserID) (hanashi.User, error
 // user as stored, or ENOTFOUND. A field that is not UTF-8 text without NUL
 // characters is EINVALID.
 func (db *DB) UpdateProfile(ctx context.Context, uid hanashi.UserID, p hanashi.ProfileUpdate) (hanashi.User, error) {
-	for _, f := range []*string{p.Name, p.AvatarUpload, p.AvatarURL} {
+	for _, f := range []*string{p.Name, p.AvatarUpload, p.AvatarURL, p.TimeZone} {
 		if f != nil && !textOK(*f) {
-			return hanashi.User{}, hanashi.Errorf(hanashi.EINVALID, "name and avatars must be text")
+			return hanashi.User{}, hanashi.Errorf(hanashi.EINVALID, "name, avatars and time zone must be text")
 		}
 	}
 	// A NULL parameter (a nil field) leaves its column as it is.
@@ -80,10 +80,11 @@ func (db *DB) UpdateProfile(ctx context.Context, uid hanashi.UserID, p hanashi.P
 		UPDATE users u SET
 			name = coalesce($2::text, u.name),
 			avatar_upload = coalesce($3::text, u.avatar_upload),
-			avatar_url = coalesce($4::text, u.avatar_url)
+			avatar_url = coalesce($4::text, u.avatar_url),
+			time_zone = coalesce($5::text, u.time_zone)
 		WHERE u.id = $1
 		RETURNING `+userColumns,
-		id(uid), p.Name, p.AvatarUpload, p.AvatarURL)
+		id(uid), p.Name, p.AvatarUpload, p.AvatarURL, p.TimeZone)
 	u, err := scanUser(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return hanashi.User{}, hanashi.ErrUserNotFound

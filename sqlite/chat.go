@@ -254,13 +254,13 @@ func (db *DB) UnreadThreads(ctx context.Context, user hanashi.UserID) ([]hanashi
 // Members lists the members of room in the order of their ids.
 func (db *DB) Members(ctx context.Context, room hanashi.RoomID) ([]hanashi.Author, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT u.id, u.name, u.avatar_url FROM members m JOIN users u ON u.id = m.user_id
+		SELECT u.id, u.name, u.avatar_url, u.time_zone FROM members m JOIN users u ON u.id = m.user_id
 		WHERE m.room_id = ? ORDER BY u.id`, room)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}
 	defer rows.Close()
-	members, err := sqlrows.Collect(rows, sqlrows.Author)
+	members, err := sqlrows.Collect(rows, sqlrows.Member)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: members: %w", err)
 	}

@@ -104,14 +104,14 @@ func isGuest(ctx context.Context, tx *sql.Tx, user hanashi.UserID) (bool, error)
 // roomColumns are the columns scanRoom reads; the viewer is parameter ?1.
 const roomColumns = `r.id, r.name, r.private, r.guests_allowed, r.created_by, r.created_at, r.last_seq,
 	EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = ?1),
-	r.kind, coalesce(r.parent_id, 0), r.parent_seq`
+	r.kind, coalesce(r.parent_id, 0), r.parent_seq, r.topic`
 
 // scanRoom reads roomColumns.
 func scanRoom(scan func(dest ...any) error) (hanashi.Room, error) {
 	var r hanashi.Room
 	var created int64
 	if err := scan(&r.ID, &r.Name, &r.Private, &r.GuestsAllowed, &r.CreatedBy, &created, &r.LastSeq, &r.Member,
-		&r.Kind, &r.Parent, &r.ParentSeq); err != nil {
+		&r.Kind, &r.Parent, &r.ParentSeq, &r.Topic); err != nil {
 		return hanashi.Room{}, err
 	}
 	r.CreatedAt = fromNanos(created)
@@ -212,4 +212,35 @@ func (db *DB) RemoveMember(ctx context.Context, room hanashi.RoomID, user hanash
 		return fmt.Errorf("sqlite: remove member: %w", err)
 	}
 	return nil
+}
+
+// SetTopic changes the topic of room on behalf of by, a member allowed to
+// by hanashi.CheckTopicChange, and returns the room as by now sees it.
+func (db *DB) SetTopic(ctx context.Context, room hanashi.RoomID, by hanashi.UserID, topic string) (hanashi.Room, error) {
+	var r hanashi.Room
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		access, err := membership(ctx, tx, room, by)
+		if err != nil {
+			return err
+		}
+		a := hanashi.AuthorAccess{Exists: true}
+		err = tx.QueryRowContext(ctx, `SELECT guest, disabled FROM users WHERE id = ?`, by).Scan(&a.Guest, &a.Disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			a = hanashi.AuthorAccess{}
+		} else if err != nil {
+			return err
+		}
+		if err := hanashi.CheckTopicChange(access, a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET topic = ? WHERE id = ?`, topic, room); err != nil {
+			return err
+		}
+		r, err = scanRoom(tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE r.id = ?2`, by, room).Scan)
+		return err
+	})
+	if err != nil {
+		return hanashi.Room{}, fmt.Errorf("sqlite: set topic: %w", err)
+	}
+	return r, nil
 }

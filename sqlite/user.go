@@ -15,9 +15,9 @@ import (
 // takes no alias.
 const (
 	userColumns = `u.id, u.name, u.avatar_url, u.guest, u.email, u.disabled,
-	u.avatar_upload, u.provider_avatar, u.created_at`
+	u.avatar_upload, u.provider_avatar, u.time_zone, u.created_at`
 	returningUser = `RETURNING id, name, avatar_url, guest, email, disabled,
-	avatar_upload, provider_avatar, created_at`
+	avatar_upload, provider_avatar, time_zone, created_at`
 )
 
 // scanUser reads userColumns or returningUser.
@@ -25,7 +25,7 @@ func scanUser(row interface{ Scan(dest ...any) error }) (hanashi.User, error) {
 	var u hanashi.User
 	var created int64
 	err := row.Scan(&u.ID, &u.Name, &u.AvatarURL, &u.Guest, &u.Email, &u.Disabled,
-		&u.AvatarUpload, &u.ProviderAvatar, &created)
+		&u.AvatarUpload, &u.ProviderAvatar, &u.TimeZone, &created)
 	if err != nil {
 		return hanashi.User{}, err
 	}
@@ -50,9 +50,9 @@ func insertUser(ctx context.Context, ex interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, u hanashi.User) error {
 	_, err := ex.ExecContext(ctx, `
-		INSERT INTO users (id, name, avatar_url, guest, email, disabled, avatar_upload, provider_avatar, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.AvatarURL, u.Guest, u.Email, u.Disabled, u.AvatarUpload, u.ProviderAvatar, toNanos(u.CreatedAt))
+		INSERT INTO users (id, name, avatar_url, guest, email, disabled, avatar_upload, provider_avatar, time_zone, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.AvatarURL, u.Guest, u.Email, u.Disabled, u.AvatarUpload, u.ProviderAvatar, u.TimeZone, toNanos(u.CreatedAt))
 	return err
 }
 
@@ -76,10 +76,11 @@ func (db *DB) UpdateProfile(ctx context.Context, id hanashi.UserID, p hanashi.Pr
 		UPDATE users SET
 			name = coalesce(?2, name),
 			avatar_upload = coalesce(?3, avatar_upload),
-			avatar_url = coalesce(?4, avatar_url)
+			avatar_url = coalesce(?4, avatar_url),
+			time_zone = coalesce(?5, time_zone)
 		WHERE id = ?1
 		`+returningUser,
-		id, nullable(p.Name), nullable(p.AvatarUpload), nullable(p.AvatarURL))
+		id, nullable(p.Name), nullable(p.AvatarUpload), nullable(p.AvatarURL), nullable(p.TimeZone))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return hanashi.User{}, hanashi.ErrUserNotFound

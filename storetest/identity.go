@@ -317,6 +317,10 @@ func testUpdateProfile(t *testing.T, s hanashi.Store) {
 			func(u *hanashi.User) { u.AvatarUpload, u.AvatarURL = "", "" }},
 		{hanashi.ProfileUpdate{Name: str("Al"), AvatarURL: str("https://gravatar.example/b")},
 			func(u *hanashi.User) { u.Name, u.AvatarURL = "Al", "https://gravatar.example/b" }},
+		{hanashi.ProfileUpdate{TimeZone: str("Asia/Tokyo")}, func(u *hanashi.User) { u.TimeZone = "Asia/Tokyo" }},
+		{hanashi.ProfileUpdate{Name: str("Al")}, func(*hanashi.User) {}}, // the time zone stays
+		{hanashi.ProfileUpdate{TimeZone: str("America/Argentina/Buenos_Aires")},
+			func(u *hanashi.User) { u.TimeZone = "America/Argentina/Buenos_Aires" }},
 	} {
 		c.change(&want)
 		got, err := s.UpdateProfile(ctx, alice.ID, c.p)
@@ -353,7 +357,7 @@ func profile(p hanashi.ProfileUpdate) string {
 		}
 		return fmt.Sprintf("%q", *s)
 	}
-	return fmt.Sprintf("{Name: %s, AvatarUpload: %s, AvatarURL: %s}", f(p.Name), f(p.AvatarUpload), f(p.AvatarURL))
+	return fmt.Sprintf("{Name: %s, AvatarUpload: %s, AvatarURL: %s, TimeZone: %s}", f(p.Name), f(p.AvatarUpload), f(p.AvatarURL), f(p.TimeZone))
 }
 
 func testClaimGuest(t *testing.T, s hanashi.Store) {

@@ -87,6 +87,7 @@ func Test(t *testing.T, open func(t *testing.T) hanashi.Store) {
 		{"RoomGuests", testRoomGuests},
 	}
 	tests = append(tests, chatTests...)
+	tests = append(tests, peopleTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
@@ -943,13 +944,13 @@ func tokenHash(token string) []byte {
 func sameUser(a, b hanashi.User) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.AvatarURL == b.AvatarURL && a.Guest == b.Guest &&
 		a.Email == b.Email && a.Disabled == b.Disabled && a.AvatarUpload == b.AvatarUpload &&
-		a.ProviderAvatar == b.ProviderAvatar && a.CreatedAt.Equal(b.CreatedAt)
+		a.ProviderAvatar == b.ProviderAvatar && a.TimeZone == b.TimeZone && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 func sameRoom(a, b hanashi.Room) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Private == b.Private && a.GuestsAllowed == b.GuestsAllowed &&
 		a.CreatedBy == b.CreatedBy && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeq == b.LastSeq && a.Member == b.Member &&
-		a.Kind == b.Kind && a.Parent == b.Parent && a.ParentSeq == b.ParentSeq
+		a.Kind == b.Kind && a.Parent == b.Parent && a.ParentSeq == b.ParentSeq && a.Topic == b.Topic
 }
 
 // sameMessage compares the fields of events; the folded state is compared

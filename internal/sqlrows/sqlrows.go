@@ -112,6 +112,14 @@ func Author(scan Scan) (hanashi.Author, error) {
 	return a, err
 }
 
+// Member reads a row of (id, name, avatar URL, time zone), for Collect:
+// a person in a members list.
+func Member(scan Scan) (hanashi.Author, error) {
+	var a hanashi.Author
+	err := scan(&a.ID, &a.Name, &a.AvatarURL, &a.TimeZone)
+	return a, err
+}
+
 // UnreadCount reads a row of (room, last read, last seq, unread, mentions),
 // for Collect.
 func UnreadCount(scan Scan) (hanashi.UnreadCount, error) {
