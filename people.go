@@ -15,11 +15,14 @@ type Profile struct {
 	// Guest users cannot be messaged directly, nor message anybody.
 	Guest    bool   `json:"guest"`
 	TimeZone string `json:"time_zone"`
+	// Disabled users cannot sign in, so nobody starts a conversation
+	// with them.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Profile returns the public part of u.
 func (u User) Profile() Profile {
-	return Profile{ID: u.ID, Name: u.Name, AvatarURL: u.AvatarURL, Guest: u.Guest, TimeZone: u.TimeZone}
+	return Profile{ID: u.ID, Name: u.Name, AvatarURL: u.AvatarURL, Guest: u.Guest, TimeZone: u.TimeZone, Disabled: u.Disabled}
 }
 
 // Limits of profiles and rooms.

@@ -71,11 +71,12 @@ func (s *Server) handleInitials() http.Handler {
 	})
 }
 
-// handleUpdateMe changes the signed-in user's display name; messages show
-// the new name at once, old ones too.
+// handleUpdateMe changes the signed-in user's display name, whose change
+// messages show at once, old ones too, and time zone.
 func (s *Server) handleUpdateMe() http.Handler {
 	type request struct {
-		Name *string `json:"name"`
+		Name     *string `json:"name"`
+		TimeZone *string `json:"time_zone"`
 	}
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		var req request
@@ -90,6 +91,12 @@ func (s *Server) handleUpdateMe() http.Handler {
 			}
 			p.Name = &name
 		}
+		if req.TimeZone != nil {
+			if err := hanashi.CheckTimeZone(*req.TimeZone); err != nil {
+				return err
+			}
+			p.TimeZone = req.TimeZone
+		}
 		u, err := s.cfg.Store.UpdateProfile(r.Context(), userFrom(r.Context()).ID, p)
 		if err != nil {
 			return err
@@ -98,6 +105,20 @@ func (s *Server) handleUpdateMe() http.Handler {
 			s.profileChanged(u)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"user": u})
+		return nil
+	})
+}
+
+// handleUser answers a user's public profile (hanashi.Profile): any
+// signed-in user may see anybody's, as members lists and messages show
+// them already.
+func (s *Server) handleUser() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		u, err := s.cfg.Store.User(r.Context(), hanashi.UserID(r.PathValue("id")))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"user": u.Profile()})
 		return nil
 	})
 }

@@ -129,6 +129,37 @@ func (s *Server) handleJoin() http.Handler {
 	})
 }
 
+// handleUpdateRoom changes what members may change of a room: its topic.
+func (s *Server) handleUpdateRoom() http.Handler {
+	type request struct {
+		Topic *string `json:"topic"`
+	}
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := roomID(r)
+		if err != nil {
+			return err
+		}
+		var req request
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		if req.Topic == nil {
+			return hanashi.Errorf(hanashi.EINVALID, "nothing to change: give a topic")
+		}
+		topic, err := hanashi.CheckTopic(*req.Topic)
+		if err != nil {
+			return err
+		}
+		room, err := s.cfg.Store.SetTopic(r.Context(), id, userFrom(r.Context()).ID, topic)
+		if err != nil {
+			return err
+		}
+		s.roomChanged(r.Context(), room)
+		writeJSON(w, http.StatusOK, roomResponse{room})
+		return nil
+	})
+}
+
 func (s *Server) handleLeave() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		room, err := s.visibleRoom(r)

@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 
 	// Profiles and avatars (profile.go, avatar.go).
 	mux.Handle("PATCH /api/v1/me", s.authed(s.handleUpdateMe()))
+	mux.Handle("GET /api/v1/users/{id}", s.authed(s.handleUser()))
 	mux.Handle("GET /api/v1/users/{id}/initials.png", s.authed(s.handleInitials()))
 	if s.cfg.Avatars != nil {
 		mux.Handle("POST /api/v1/me/avatar", s.authed(s.handleAvatarUpload(s.cfg.Avatars, storeProfiles{s})))
@@ -43,6 +44,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/rooms", s.authed(s.handleListRooms()))
 	mux.Handle("POST /api/v1/rooms", s.authed(s.handleCreateRoom()))
 	mux.Handle("GET /api/v1/rooms/{id}", s.authed(s.handleGetRoom()))
+	mux.Handle("PATCH /api/v1/rooms/{id}", s.authed(s.handleUpdateRoom()))
 	mux.Handle("POST /api/v1/rooms/{id}/members", s.authed(s.handleJoin()))
 	mux.Handle("DELETE /api/v1/rooms/{id}/members/me", s.authed(s.handleLeave()))
 	mux.Handle("GET /api/v1/rooms/{id}/messages", s.authed(s.handleMessages()))

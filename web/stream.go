@@ -99,6 +99,30 @@ func (s *Server) left(ctx context.Context, room hanashi.Room, user hanashi.User)
 	s.memberChanged(room.ID, authorOf(user), false)
 }
 
+// roomChanged tells everybody who sees room (read by a member) of its new
+// state: its members with member true, and for a public room everybody
+// else connected with member false.
+func (s *Server) roomChanged(ctx context.Context, room hanashi.Room) {
+	if s.cfg.Hub == nil {
+		return
+	}
+	members, err := s.cfg.Store.Members(ctx, room.ID)
+	if err != nil {
+		s.log.WarnContext(ctx, "reading the members of a changed room failed", "room", room.ID, "err", err)
+		return
+	}
+	ids := make([]hanashi.UserID, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	room.Member = true
+	s.cfg.Hub.ToUsers(ids, frameText(roomStreamFrame{Type: "room", Room: room}))
+	if !room.Private {
+		room.Member = false
+		s.cfg.Hub.ToEveryone(frameText(roomStreamFrame{Type: "room", Room: room}), ids...)
+	}
+}
+
 // profileChanged tells everybody connected of u's new name or avatar.
 func (s *Server) profileChanged(u hanashi.User) {
 	if s.cfg.Hub != nil {
