@@ -5,7 +5,19 @@ export interface User {
   name: string;
   avatar_url: string;
   guest?: boolean;
+  /** IANA name ("Asia/Tokyo"), "" when unknown */
+  time_zone?: string;
   created_at?: string;
+}
+
+/** Anybody's public profile: GET /api/v1/users/{id}. */
+export interface Profile {
+  id: string;
+  name: string;
+  avatar_url: string;
+  guest: boolean;
+  time_zone: string;
+  disabled?: boolean;
 }
 
 /** An author as messages, members and signals carry it. */
@@ -13,11 +25,15 @@ export interface Author {
   id: string;
   name: string;
   avatar_url?: string;
+  /** members lists only */
+  time_zone?: string;
 }
 
 export interface Room {
   id: number;
   name: string;
+  /** one line of plain text, "" for none */
+  topic?: string;
   private: boolean;
   kind?: string; // "direct" for a direct room
   parent?: number;

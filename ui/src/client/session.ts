@@ -7,6 +7,7 @@ import { clearSignals } from "../state/presence";
 import { members, people, rooms } from "../state/rooms";
 import { away, booted, conn, me, notice, wasConnected } from "../state/session";
 import { banner, current, currentRoom, open, pending, thread } from "../state/view";
+import { browserTimeZone } from "../people";
 import type { Room, UnreadCount, UnreadThread, User } from "../types";
 import { life, meID, outbox } from "./common";
 import { active, lastTyping, stopIdle } from "./presence";
@@ -67,6 +68,24 @@ export function signedIn(user: User, snapshot?: Promise<[{ rooms: Room[] }, { ro
   socket.start();
   void syncFeeds(snapshot).then(() => applyRoute());
   active();
+  void syncTimeZone(user);
+}
+
+/**
+ * syncTimeZone stores the browser's time zone in the profile when it is
+ * not the one stored, so that others see the user's local time. A failure
+ * is tried again at the next sign-in or page load.
+ */
+export async function syncTimeZone(user: User): Promise<void> {
+  const tz = browserTimeZone();
+  if (!tz || tz === (user.time_zone ?? "")) return;
+  const gen = life.gen;
+  try {
+    const data = await api<{ user: User }>("PATCH", "me", { time_zone: tz });
+    if (gen === life.gen && me.value?.id === data.user.id) me.value = { ...me.value, time_zone: data.user.time_zone };
+  } catch {
+    // offline, or a zone the server refuses: no local time for others
+  }
 }
 
 export function signedOut(why: "" | "ended" | "everywhere"): void {

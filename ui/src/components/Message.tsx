@@ -16,6 +16,7 @@ import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
 import { Actions } from "./Actions";
 import { sendsOnEnter } from "./Composer";
+import { openProfile } from "./ProfileCard";
 import { Reactions } from "./Reactions";
 
 export interface MessageProps {
@@ -158,10 +159,23 @@ function MessageItem(p: MessageProps) {
       data-client-id={pending?.client_id}
       tabIndex={p.tabIndex}
     >
-      <Avatar user={author} />
+      {/* The author's picture and name open their profile card. */}
+      <button
+        type="button"
+        class="avatar-button"
+        tabIndex={-1}
+        aria-haspopup="dialog"
+        aria-label={t("people.profileOf", { name: author.name })}
+        onClick={(ev) => openProfile(author, ev.currentTarget)}
+      >
+        <Avatar user={author} />
+      </button>
       <div class="content">
         <div class="meta">
-          <span class="author">{author.name}</span> <Time iso={m.created_at} />
+          <button type="button" class="author" tabIndex={-1} aria-haspopup="dialog" onClick={(ev) => openProfile(author, ev.currentTarget)}>
+            {author.name}
+          </button>{" "}
+          <Time iso={m.created_at} />
           {m.edited_at && !m.deleted && (
             <span class="edited" title={t("message.editedAt", { time: fullTime(new Date(m.edited_at)) })}>
               {t("message.edited")}

@@ -140,7 +140,8 @@ export function MessageList(p: ListProps) {
       else if (ev.key === "End") next = all[all.length - 1];
       else if (ev.key === "Enter") {
         li.classList.add("show-actions");
-        controls(li)[0]?.focus();
+        // In: to its actions first (the author's buttons come before them).
+        (controls(li).find((c) => c.closest(".actions")) ?? controls(li)[0])?.focus();
         ev.preventDefault();
         return;
       }

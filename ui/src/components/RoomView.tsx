@@ -17,6 +17,8 @@ import { currentRoom, pending, startEditing, thread, type RoomState } from "../s
 import type { Message, Room } from "../types";
 import { Composer } from "./Composer";
 import { Members } from "./Members";
+import { ProfileCard } from "./ProfileCard";
+import { RoomInfo } from "./RoomInfo";
 import { MessageList } from "./MessageList";
 import { Thread } from "./Thread";
 import { RoomMark } from "./Sidebar";
@@ -151,6 +153,7 @@ export function RoomView() {
   const user = me.value;
   const showMembers = useSignal(typeof matchMedia === "function" ? !matchMedia("(max-width: 960px)").matches : true);
   const [childOpen, setChildOpen] = useState(false);
+  const [infoOpen, setInfoOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const room = rs ? rooms.value.get(rs.id) : undefined;
   const list = room ? members.value.get(room.id) : undefined;
@@ -160,6 +163,7 @@ export function RoomView() {
     // a new room closes the form of the last one
     currentRoom.value;
     setChildOpen(false);
+    setInfoOpen(false);
   });
 
   // A room picked in the sidebar with a mouse or the keyboard puts the
@@ -223,7 +227,28 @@ export function RoomView() {
           <span id="room-kind" class="badge">
             {kind}
           </span>
-          <span class="spacer" />
+          {room.topic ? (
+            <p id="room-topic" class="room-topic" title={room.topic}>
+              {room.topic}
+            </p>
+          ) : (
+            <span class="spacer" />
+          )}
+          <button
+            id="room-info-button"
+            class="icon-button"
+            type="button"
+            aria-haspopup="dialog"
+            aria-expanded={infoOpen}
+            aria-label={t("people.roomInfo")}
+            title={t("people.roomInfo")}
+            onClick={() => setInfoOpen(true)}
+          >
+            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+              <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="2" />
+              <path d="M12 11v6M12 7.5v.01" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" />
+            </svg>
+          </button>
           {room.member && !isDirect(room) && (
             <button
               id="new-child"
@@ -257,6 +282,15 @@ export function RoomView() {
       </div>
       {showMembers.value && <Members room={room} close={() => (showMembers.value = false)} />}
       {ts && ts.room === room.id ? <Thread ts={ts} room={room} names={names} /> : <aside id="thread" class="thread" hidden />}
+      <RoomInfo
+        room={room}
+        open={infoOpen}
+        onClose={() => {
+          setInfoOpen(false);
+          document.getElementById("room-info-button")?.focus();
+        }}
+      />
+      <ProfileCard />
     </section>
   );
 }

@@ -1,11 +1,15 @@
-// The settings dialog: language, theme, display name, picture, signing out.
+// The settings dialog: language, theme, density, display name, picture,
+// time zone, notifications (to come), signing out.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { errorText, rename, signOut, uploadAvatar } from "../client";
 import { lang, setLang, t, type Lang } from "../i18n";
 import { me } from "../state/session";
 import { setTheme, theme, type Theme } from "../theme";
+import { density, setDensity, type Density } from "../density";
+import { browserTimeZone } from "../people";
 import { Avatar } from "./Avatar";
+import "../styles/people.css";
 import { loginHref } from "./Login";
 
 export function Settings({ open, onClose }: { open: boolean; onClose(): void }) {
@@ -56,6 +60,13 @@ export function Settings({ open, onClose }: { open: boolean; onClose(): void }) 
           <option value="dark">{t("settings.themeDark")}</option>
         </select>
       </div>
+      <div class="field">
+        <label for="density">{t("people.density")}</label>
+        <select id="density" value={density.value} onChange={(ev) => setDensity((ev.currentTarget as HTMLSelectElement).value as Density)}>
+          <option value="comfortable">{t("people.densityComfortable")}</option>
+          <option value="compact">{t("people.densityCompact")}</option>
+        </select>
+      </div>
       <form
         class="field"
         onSubmit={(ev) => {
@@ -98,6 +109,25 @@ export function Settings({ open, onClose }: { open: boolean; onClose(): void }) 
           </div>
         </div>
       )}
+      <div class="field">
+        <span class="label" id="time-zone-label">
+          {t("people.timeZone")}
+        </span>
+        <p id="time-zone" class="settings-value">
+          {user.time_zone || browserTimeZone() || t("people.timeZoneUnknown")}
+        </p>
+        <p id="time-zone-help" class="muted small-print">
+          {t("people.timeZoneAuto")}
+        </p>
+      </div>
+      <section class="field settings-notifications" aria-labelledby="notifications-heading">
+        <h3 id="notifications-heading" class="label">
+          {t("people.notifications")}
+        </h3>
+        <p id="notifications-placeholder" class="muted small-print">
+          {t("people.notificationsLater")}
+        </p>
+      </section>
       {user.guest && (
         <p class="muted">
           {t("settings.guest")}{" "}
