@@ -158,6 +158,16 @@ func TestBrowserPeople(t *testing.T) {
 		// He can still see the public room, as no member: join is offered.
 		browserChatOpenRoom(t, bob, room)
 		bob.poll(t, "join offered", `!document.getElementById("join").hidden && document.getElementById("room-topic")?.textContent.startsWith("Planning")`)
+
+		// Alice adds him back from her room info.
+		browserChatClick(t, alice, "room info", `document.getElementById("room-info-button")`)
+		alice.poll(t, "the room info open", `document.getElementById("room-info")?.open`)
+		alice.do(t, "look for Bob", browserFill("add-people-input", "bo"))
+		browserChatClick(t, alice, "add Bob", `document.querySelector("#add-people-results .add-person")`)
+		alice.poll(t, "Bob a member again", `document.querySelectorAll("#room-info-members .member").length === 2 && /bob/.test(document.querySelector("#room-info .status-line").textContent)`)
+		bob.poll(t, "a member again", `document.getElementById("join").hidden && !document.getElementById("leave").hidden`)
+		alice.key(t, kb.Escape)
+		alice.poll(t, "the room info closed", `!document.getElementById("room-info").open`)
 	})
 
 	t.Run("settings and density", func(t *testing.T) {
@@ -203,6 +213,18 @@ func TestBrowserPeople(t *testing.T) {
 		alice.checkNoOverflow(t, "the room info on a phone")
 		alice.checkAxe(t, axe, "the room info on a phone")
 		alice.key(t, kb.Escape)
+		alice.poll(t, "the room info closed", `!document.getElementById("room-info").open`)
+
+		// The topic shares the name's row: with the on-screen keyboard up,
+		// the composer is still in sight.
+		alice.emulatePhone(t, browserPhone{"320x278, a keyboard up", 320, 568 - 290, 2})
+		alice.poll(t, "the topic and the composer in sight", `(() => {
+			const c = document.getElementById("composer").getBoundingClientRect();
+			const topic = document.getElementById("room-topic").getBoundingClientRect();
+			const name = document.getElementById("room-title").getBoundingClientRect();
+			return c.top >= 0 && c.bottom <= innerHeight && c.height > 0 && topic.width > 40 && Math.abs(topic.top - name.top) < 12;
+		})()`)
+		alice.checkNoOverflow(t, "the room with a topic on a phone")
 	})
 
 	for _, p := range []*browserPerson{alice, bob} {

@@ -159,17 +159,24 @@ function MessageItem(p: MessageProps) {
       data-client-id={pending?.client_id}
       tabIndex={p.tabIndex}
     >
-      {/* The author's picture and name open their profile card. */}
-      <button
-        type="button"
-        class="avatar-button"
-        tabIndex={-1}
-        aria-haspopup="dialog"
-        aria-label={t("people.profileOf", { name: author.name })}
-        onClick={(ev) => openProfile(author, ev.currentTarget)}
-      >
-        <Avatar user={author} />
-      </button>
+      {/* The author's picture and name open their profile card. A grouped
+          message keeps the picture's room, hidden: no button there. */}
+      {p.grouped ? (
+        <span class="avatar-button" aria-hidden="true">
+          <Avatar user={author} />
+        </span>
+      ) : (
+        <button
+          type="button"
+          class="avatar-button"
+          tabIndex={-1}
+          aria-haspopup="dialog"
+          aria-label={t("people.profileOf", { name: author.name })}
+          onClick={(ev) => openProfile(author, ev.currentTarget)}
+        >
+          <Avatar user={author} />
+        </button>
+      )}
       <div class="content">
         <div class="meta">
           <button type="button" class="author" tabIndex={-1} aria-haspopup="dialog" onClick={(ev) => openProfile(author, ev.currentTarget)}>

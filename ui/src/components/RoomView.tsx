@@ -249,6 +249,7 @@ export function RoomView() {
               <path d="M12 11v6M12 7.5v.01" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" />
             </svg>
           </button>
+          <span class="room-head-break" aria-hidden="true" />
           {room.member && !isDirect(room) && (
             <button
               id="new-child"
