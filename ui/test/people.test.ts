@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { canMessage, localTime } from "../src/people";
+// @vitest-environment-options {"url": "http://localhost:8080/"}
+//
+// People: local times in other zones, who may be messaged, and the
+// browser's time zone stored in the profile after sign-in.
+
+import "fake-indexeddb/auto";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { browserTimeZone, canMessage, localTime } from "../src/people";
 
 describe("localTime", () => {
   const at = new Date("2026-12-05T14:05:00Z"); // a Saturday
@@ -39,5 +45,35 @@ describe("canMessage", () => {
     expect(canMessage(alice, { id: "d", guest: false, disabled: true })).toBe(false);
     expect(canMessage({ id: "g", guest: true }, { id: "b", guest: false })).toBe(false);
     expect(canMessage(null, { id: "b", guest: false })).toBe(false);
+  });
+});
+
+describe("syncTimeZone", () => {
+  const calls: { method: string; path: string; body: unknown }[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const path = String(input).replace(/^.*api\/v1\//, "");
+      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+      calls.push({ method: init?.method ?? "GET", path, body });
+      const user = { id: "u1", name: "alice", avatar_url: "", time_zone: body?.time_zone ?? "" };
+      return new Response(JSON.stringify({ user }), { status: 200, headers: { "Content-Type": "application/json" } });
+    }),
+  );
+  afterAll(() => vi.unstubAllGlobals());
+
+  it("stores the browser's zone when the profile has another, and only then", async () => {
+    const { syncTimeZone } = await import("../src/client/session");
+    const { me } = await import("../src/state/session");
+    const zone = browserTimeZone();
+    expect(zone).not.toBe("");
+
+    me.value = { id: "u1", name: "alice", avatar_url: "", time_zone: "Antarctica/Troll" };
+    await syncTimeZone(me.value);
+    expect(calls).toEqual([{ method: "PATCH", path: "me", body: { time_zone: zone } }]);
+    expect(me.value.time_zone).toBe(zone);
+
+    await syncTimeZone(me.value);
+    expect(calls).toHaveLength(1);
   });
 });
