@@ -144,6 +144,30 @@ func TestBrowserPeople(t *testing.T) {
 		bob.poll(t, "the topic in his head, live", fmt.Sprintf(`document.getElementById("room-topic")?.textContent === %s`, browserJS(topic)))
 		alice.key(t, kb.Escape)
 		alice.poll(t, "the room info closed, the focus back", `!document.getElementById("room-info").open && document.activeElement?.id === "room-info-button"`)
+
+		// A topic changed while Bob is elsewhere reads nothing for him: the
+		// room keeps its unread messages, and shows the new topic when he
+		// comes back.
+		browserChatClick(t, bob, "the direct room", `[...document.querySelectorAll("#sidebar .room")].find(r => r.textContent.includes("alice"))`)
+		bob.poll(t, "in the direct room", `document.getElementById("room-kind")?.textContent === "direct"`)
+		alice.send(t, "before the new topic")
+		alice.waitBody(t, "before the new topic")
+		peopleUnread := fmt.Sprintf(`document.querySelector('#sidebar .room[data-room-id="%s"] .unread')?.textContent`, room)
+		bob.poll(t, "one unread", peopleUnread+` === "1"`)
+		browserChatAwait(t, alice, "the topic changed again", fmt.Sprintf(`fetch("api/v1/rooms/%s", {method: "PATCH", headers: {"Content-Type": "application/json"},
+			body: JSON.stringify({topic: "Launch on Monday"})}).then(r => r.ok)`, room))
+		alice.poll(t, "the new topic in her head", `document.getElementById("room-topic")?.textContent === "Launch on Monday"`)
+		alice.send(t, "after the new topic")
+		alice.waitBody(t, "after the new topic")
+		bob.poll(t, "two unread", peopleUnread+` === "2"`)
+		browserChatOpenRoom(t, bob, room)
+		bob.poll(t, "the new topic in his head", `document.getElementById("room-topic")?.textContent === "Launch on Monday"`)
+		bob.poll(t, "the new messages line before both", `(() => {
+			const line = document.querySelector("#messages .new-divider");
+			let next = line?.nextElementSibling;
+			while (next && !next.matches(".message")) next = next.nextElementSibling;
+			return next?.querySelector(".body")?.textContent === "before the new topic";
+		})()`)
 	})
 
 	t.Run("leave from the room info", func(t *testing.T) {
@@ -157,7 +181,7 @@ func TestBrowserPeople(t *testing.T) {
 		})()`)
 		// He can still see the public room, as no member: join is offered.
 		browserChatOpenRoom(t, bob, room)
-		bob.poll(t, "join offered", `!document.getElementById("join").hidden && document.getElementById("room-topic")?.textContent.startsWith("Planning")`)
+		bob.poll(t, "join offered", `!document.getElementById("join").hidden && document.getElementById("room-topic")?.textContent === "Launch on Monday"`)
 
 		// Alice adds him back from her room info.
 		browserChatClick(t, alice, "room info", `document.getElementById("room-info-button")`)

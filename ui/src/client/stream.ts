@@ -139,7 +139,10 @@ export function onFrame(f: ServerFrame): void {
 export function onRoomFrame(r: Room): void {
   const had = rooms.value.get(r.id);
   putRoom(r);
-  if (r.member) {
+  if (r.member && had?.member && feeds.has(r.id)) {
+    // A change to a room one is in (its topic): nothing read.
+    return;
+  } else if (r.member) {
     roomSeen(r);
   } else if (had?.member) {
     // Left a public room (here or elsewhere): it stays listed, unsubscribed.
