@@ -215,6 +215,25 @@ func TestBrowserPeople(t *testing.T) {
 		alice.poll(t, "the settings closed", browserHidden("settings"))
 	})
 
+	t.Run("dark, in Japanese", func(t *testing.T) {
+		alice.colorScheme(t, "dark")
+		alice.do(t, "Japanese", browserFill("language", "ja"))
+		alice.poll(t, "the page in Japanese", `document.documentElement.lang === "ja"`)
+		browserChatClick(t, alice, "Bob's name", bobsMsg+`?.querySelector("button.author")`)
+		peopleCardOf(t, alice, "bob")
+		alice.poll(t, "his local time in Japanese", `document.getElementById("profile-card-time")?.textContent.startsWith("現地時刻")`)
+		alice.checkAxe(t, axe, "the profile card, dark, in Japanese")
+		alice.key(t, kb.Escape)
+		alice.poll(t, "the card closed", `!document.getElementById("profile-card").open`)
+		browserChatClick(t, alice, "room info", `document.getElementById("room-info-button")`)
+		alice.poll(t, "the room info in Japanese", `document.getElementById("room-info")?.open && document.getElementById("room-info-topic-heading").textContent === "トピック"`)
+		alice.checkAxe(t, axe, "the room info, dark, in Japanese")
+		alice.key(t, kb.Escape)
+		alice.poll(t, "the room info closed", `!document.getElementById("room-info").open`)
+		alice.do(t, "English", browserFill("language", "en"))
+		alice.colorScheme(t, "light")
+	})
+
 	t.Run("phone", func(t *testing.T) {
 		alice.emulatePhone(t, browserPhone320)
 		alice.do(t, "reload on the phone", chromedp.Reload())
