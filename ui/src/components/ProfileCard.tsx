@@ -11,7 +11,7 @@ import { profile as readProfile } from "../client/people";
 import { lang, t } from "../i18n";
 import { canMessage, localTime } from "../people";
 import { presence } from "../state/presence";
-import { people } from "../state/rooms";
+import { people, profiles } from "../state/rooms";
 import { away, me } from "../state/session";
 import type { Author, Profile } from "../types";
 import { Avatar } from "./Avatar";
@@ -118,7 +118,8 @@ export function ProfileCard() {
     card.value = null;
   };
 
-  const user: Author = req ? { ...req.user, ...(people.get(req.user.id) ?? {}), ...(profile ?? {}) } : { id: "", name: "" };
+  profiles.value; // a name or picture changed: the card shows the new one
+  const user: Author = req ? { ...req.user, ...(profile ?? {}), ...(people.get(req.user.id) ?? {}) } : { id: "", name: "" };
   const self = !!viewer && user.id === viewer.id;
   const state = self ? (away.value ? "away" : "online") : (presence.value.get(user.id) ?? "offline");
   const stateLabel = { online: t("presence.online"), away: t("presence.away"), offline: t("presence.offline") }[state];
