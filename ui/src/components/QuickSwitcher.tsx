@@ -168,7 +168,9 @@ export function QuickSwitcher() {
         close();
       }}
       onClose={() => {
-        if (switcherOpen.value) close();
+        // closed by the browser (the close event comes a task later: the
+        // dialog may be open again by then)
+        if (switcherOpen.value && !ref.current?.open) close();
       }}
       onClick={(ev) => {
         // a click on the backdrop (the dialog itself, outside its box)

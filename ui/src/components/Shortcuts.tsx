@@ -68,7 +68,7 @@ export function Shortcuts() {
         close();
       }}
       onClose={() => {
-        if (sheetOpen.value) close();
+        if (sheetOpen.value && !ref.current?.open) close();
       }}
       onClick={(ev) => {
         if (ev.target === ref.current) close();
