@@ -207,8 +207,10 @@ const OPEN_POPUPS = 'dialog[open], [role="dialog"]:not([hidden]), [role="alertdi
 function escapeOwned(target: Element): boolean {
   if (target.closest(ESCAPE_OWNERS)) return true;
   if (target.matches('[aria-expanded="true"]')) return true;
-  const open = [...document.querySelectorAll<HTMLElement>(OPEN_POPUPS)].some((el) => el.getClientRects().length > 0);
-  return open;
+  return [...document.querySelectorAll<HTMLElement>(OPEN_POPUPS)].some((el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  });
 }
 
 /** typing: a key there types a character. */
