@@ -90,10 +90,10 @@ describe("QuickSwitcher", () => {
   });
 
   it("never looks for people for a guest, nor for #rooms", async () => {
-    act(() => (me.value = { id: "me", name: "me", avatar_url: "", guest: true }));
+    act(() => void (me.value = { id: "me", name: "me", avatar_url: "", guest: true }));
     type("bob");
     await act(async () => void vi.advanceTimersByTime(500));
-    act(() => (me.value = { id: "me", name: "me", avatar_url: "" }));
+    act(() => void (me.value = { id: "me", name: "me", avatar_url: "" }));
     type("#bob");
     await act(async () => void vi.advanceTimersByTime(500));
     expect(search.fn).not.toHaveBeenCalled();
