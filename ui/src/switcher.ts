@@ -24,6 +24,8 @@ export interface Candidate {
   mentions: number;
   /** place in the recently visited list: 0 the latest, -1 never */
   recent: number;
+  /** the name of the room it was created in, if this page knows it */
+  parent?: string;
 }
 
 export interface Ranked extends Candidate {
@@ -133,6 +135,7 @@ export function candidates(me: string, recent: readonly number[], people: readon
       unread: feed?.unread ?? 0,
       mentions: feed?.mentions ?? 0,
       recent: recent.indexOf(r.id),
+      parent: r.parent !== undefined && r.parent !== r.id ? rooms.value.get(r.parent)?.name : undefined,
     });
   }
   for (const p of people) {

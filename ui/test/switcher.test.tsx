@@ -89,6 +89,12 @@ describe("QuickSwitcher", () => {
     expect(options().map((o) => o.dataset.userId)).toEqual(["u-bob"]);
   });
 
+  it("names the room a room was created in, and says when it is not joined", () => {
+    act(() => putRoom({ ...room(4, "child"), parent: 1, member: false }));
+    type("child");
+    expect(options()[0]!.querySelector(".switcher-kind")!.textContent).toBe("public, in #general, not joined");
+  });
+
   it("never looks for people for a guest, nor for #rooms", async () => {
     act(() => void (me.value = { id: "me", name: "me", avatar_url: "", guest: true }));
     type("bob");

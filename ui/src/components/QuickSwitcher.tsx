@@ -8,7 +8,7 @@ import type { VNode } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { errorText, navigate, openDirect, searchPeople } from "../client";
 import { sheetOpen, switcherOpen } from "../keys";
-import { t } from "../i18n";
+import { lang, t } from "../i18n";
 import { roomHash } from "../route";
 import { counts } from "../state/feeds";
 import { me } from "../state/session";
@@ -54,8 +54,10 @@ function Mark({ c }: { c: Ranked }) {
 function kindText(c: Ranked): string {
   if (c.kind === "person") return t("keys.switcher.person");
   if (c.kind === "direct") return t("room.kindDirect");
-  const kind = c.private ? t("room.kindPrivate") : t("room.kindPublic");
-  return c.member ? kind : `${kind}, ${t("keys.switcher.notJoined")}`;
+  const parts = [c.private ? t("room.kindPrivate") : t("room.kindPublic")];
+  if (c.parent) parts.push(t("keys.switcher.inside", { room: c.parent }));
+  if (!c.member) parts.push(t("keys.switcher.notJoined"));
+  return new Intl.ListFormat(lang.value, { type: "unit", style: "short" }).format(parts);
 }
 
 export function QuickSwitcher() {

@@ -182,6 +182,7 @@ export const en = {
   "keys.switcher.hint": "↑ ↓ choose, Enter opens, Esc closes. # for rooms only, @ for people only.",
   "keys.switcher.hintGuest": "↑ ↓ choose, Enter opens, Esc closes.",
   "keys.switcher.person": "person",
+  "keys.switcher.inside": "in #{room}",
   "keys.switcher.notJoined": "not joined",
   "keys.nowIn": "Now in {room}",
   "keys.nowInUnread": "Now in {room}, {count} unread",

@@ -182,6 +182,7 @@ export const ja: Record<Key, string> = {
   "keys.switcher.hint": "↑ ↓ で選択、Enter で開く、Esc で閉じる。# でルームのみ、@ で人のみ。",
   "keys.switcher.hintGuest": "↑ ↓ で選択、Enter で開く、Esc で閉じる。",
   "keys.switcher.person": "ユーザー",
+  "keys.switcher.inside": "#{room} 内",
   "keys.switcher.notJoined": "未参加",
   "keys.nowIn": "{room} に移動しました",
   "keys.nowInUnread": "{room} に移動しました。未読 {count} 件",
