@@ -182,9 +182,10 @@ function roomName(id: number): string {
 
 /** go opens a room from a shortcut; the keyboard stays in the composer, or goes there. */
 function go(id: number): void {
-  navigate(roomHash(id));
+  // The count before the room is opened (and read).
   const f = feeds.get(id);
   const n = f && rooms.value.get(id)?.member ? f.unread : 0;
+  navigate(roomHash(id));
   announcement.value = n > 0 ? t("keys.nowInUnread", { room: roomName(id), count: n }) : t("keys.nowIn", { room: roomName(id) });
   // The element that had the focus may have gone with the last room.
   requestAnimationFrame(() => {
