@@ -9,7 +9,7 @@ import { charKeys, GROUPS, keyLabel, onKey, sheetOpen, SHORTCUTS, step, switcher
 import { ensureFeed, feeds } from "../src/state/feeds";
 import { putRoom, rooms } from "../src/state/rooms";
 import { me } from "../src/state/session";
-import { current, currentRoom, open, RoomState } from "../src/state/view";
+import { announcement, current, currentRoom, open, RoomState } from "../src/state/view";
 import { rank, visit, RECENT_MAX, type Candidate } from "../src/switcher";
 import { lang } from "../src/i18n";
 
@@ -244,6 +244,7 @@ describe("onKey", () => {
     location.hash = "";
     press({ key: "ArrowUp", altKey: true, shiftKey: true });
     expect(location.hash).toBe("#/rooms/3");
+    expect(announcement.value).toBe("Now in zoo, 4 unread");
     // a select keeps Alt+ArrowDown (it opens its list)
     location.hash = "";
     document.body.insertAdjacentHTML("beforeend", `<select id="s"></select>`);
