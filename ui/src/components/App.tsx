@@ -147,7 +147,7 @@ function Shell() {
           class="icon-button shortcuts-button"
           aria-haspopup="dialog"
           aria-expanded={sheetOpen.value}
-          aria-keyshortcuts="?"
+          aria-keyshortcuts="Shift+?"
           aria-label={t("keys.sheet.open")}
           title={`${t("keys.sheet.open")} (?)`}
           onClick={() => (sheetOpen.value = true)}
