@@ -15,7 +15,6 @@ import { feeds } from "./state/feeds";
 import { members, rooms, title } from "./state/rooms";
 import { me } from "./state/session";
 import { announcement, current } from "./state/view";
-import { loadRecent, saveRecent, visit } from "./switcher";
 
 // ---- the table -------------------------------------------------------------
 
@@ -195,6 +194,34 @@ function go(id: number): void {
     if (c && !c.disabled) c.focus();
     else document.getElementById("main")?.focus();
   });
+}
+
+// ---- the recently visited rooms (the quick switcher's order) -----------------
+
+export const RECENT_MAX = 20;
+
+/** visit puts id first in the recent list. */
+export function visit(list: readonly number[], id: number): number[] {
+  return [id, ...list.filter((x) => x !== id)].slice(0, RECENT_MAX);
+}
+
+const recentKey = (user: string) => `hanashi.recent.${user}`;
+
+export function loadRecent(user: string): number[] {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(recentKey(user)) ?? "[]");
+    return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number").slice(0, RECENT_MAX) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function saveRecent(user: string, list: readonly number[]): void {
+  try {
+    localStorage.setItem(recentKey(user), JSON.stringify(list));
+  } catch {
+    // private mode: the list lasts as long as the page
+  }
 }
 
 // ---- the handler -----------------------------------------------------------------

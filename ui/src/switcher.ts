@@ -1,8 +1,8 @@
 // What the quick switcher lists: the rooms of the sidebar (the public ones
 // not joined too), direct conversations, and people found by the server,
 // ranked for a query by fuzzy.ts. With no query: the unread rooms, then
-// the recently visited ones, then the rest. `rank` and the recency list
-// are pure; `candidates` reads the state.
+// the recently visited ones (kept by keys.ts), then the rest. `rank` is
+// pure; `candidates` reads the state.
 
 import { fuzzyMatch } from "./fuzzy";
 import { feeds } from "./state/feeds";
@@ -78,34 +78,6 @@ export function rank(all: readonly Candidate[], raw: string, current: number | n
       byName(a, b),
   );
   return out.slice(0, limit);
-}
-
-// ---- the recently visited rooms ----
-
-export const RECENT_MAX = 20;
-
-/** visit puts id first in the recent list. */
-export function visit(list: readonly number[], id: number): number[] {
-  return [id, ...list.filter((x) => x !== id)].slice(0, RECENT_MAX);
-}
-
-const recentKey = (user: string) => `hanashi.recent.${user}`;
-
-export function loadRecent(user: string): number[] {
-  try {
-    const v: unknown = JSON.parse(localStorage.getItem(recentKey(user)) ?? "[]");
-    return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number").slice(0, RECENT_MAX) : [];
-  } catch {
-    return [];
-  }
-}
-
-export function saveRecent(user: string, list: readonly number[]): void {
-  try {
-    localStorage.setItem(recentKey(user), JSON.stringify(list));
-  } catch {
-    // private mode: the list lasts as long as the page
-  }
 }
 
 // ---- from the state ----

@@ -5,12 +5,12 @@
 import "fake-indexeddb/auto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fuzzyMatch, normalize } from "../src/fuzzy";
-import { charKeys, GROUPS, keyLabel, onKey, sheetOpen, SHORTCUTS, step, switcherOpen } from "../src/keys";
+import { charKeys, GROUPS, keyLabel, onKey, RECENT_MAX, sheetOpen, SHORTCUTS, step, switcherOpen, visit } from "../src/keys";
 import { ensureFeed, feeds } from "../src/state/feeds";
 import { putRoom, rooms } from "../src/state/rooms";
 import { me } from "../src/state/session";
 import { announcement, current, currentRoom, open, RoomState } from "../src/state/view";
-import { rank, visit, RECENT_MAX, type Candidate } from "../src/switcher";
+import { rank, type Candidate } from "../src/switcher";
 import { lang } from "../src/i18n";
 
 const score = (q: string, s: string) => fuzzyMatch(q, s)?.score ?? null;

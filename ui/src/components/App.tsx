@@ -8,8 +8,7 @@ import { announcement, banner, current, currentRoom } from "../state/view";
 import { Avatar } from "./Avatar";
 import { Login } from "./Login";
 import { ariaKeys, installKeys, isApple, sheetOpen, switcherOpen } from "../keys";
-import { QuickSwitcher } from "./QuickSwitcher";
-import { Shortcuts } from "./Shortcuts";
+import { KeysDialogs, loadKeysDialogs } from "./KeysDialogs";
 import { RoomView } from "./RoomView";
 import { Settings } from "./Settings";
 import { Sidebar } from "./Sidebar";
@@ -88,8 +87,13 @@ function Shell() {
     }
   }, [drawer]);
 
-  // The page-wide keyboard shortcuts (../keys.ts).
+  // The page-wide keyboard shortcuts (../keys.ts); their dialogs' code
+  // comes when the page is idle, or at once when one is asked for.
   useEffect(() => installKeys(), []);
+  useEffect(() => {
+    const idle = window.requestIdleCallback ?? ((f: () => void) => window.setTimeout(f, 1500));
+    idle(() => void loadKeysDialogs());
+  }, []);
 
   const skip = (ev: MouseEvent) => {
     const c = document.getElementById("composer") as HTMLTextAreaElement | null;
@@ -183,8 +187,7 @@ function Shell() {
       <Sidebar open={drawer} onClose={() => setDrawer(false)} />
       {drawer && <div class="backdrop" aria-hidden="true" onClick={() => setDrawer(false)} />}
       <Settings open={settings} onClose={() => setSettings(false)} />
-      <QuickSwitcher />
-      <Shortcuts />
+      <KeysDialogs />
       <Announcer />
     </div>
   );

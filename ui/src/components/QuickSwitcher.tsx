@@ -7,15 +7,14 @@
 import type { VNode } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { errorText, navigate, openDirect, searchPeople } from "../client";
-import { sheetOpen, switcherOpen } from "../keys";
+import { loadRecent, sheetOpen, switcherOpen } from "../keys";
 import { lang, t } from "../i18n";
 import { roomHash } from "../route";
 import { counts } from "../state/feeds";
 import { me } from "../state/session";
 import { current } from "../state/view";
-import { candidates, loadRecent, parseQuery, rank, type Ranked } from "../switcher";
+import { candidates, parseQuery, rank, type Ranked } from "../switcher";
 import type { Author } from "../types";
-import "../styles/keys.css";
 
 const SEARCH_DELAY = 150; // ms after the last keystroke before the server is asked
 

@@ -6,7 +6,6 @@ import { Fragment } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { t } from "../i18n";
 import { charKeys, GROUPS, isApple, keyLabel, setCharKeys, sheetOpen, SHORTCUTS, type KeyName } from "../keys";
-import "../styles/keys.css";
 
 /** Keys shows one combination: <kbd><kbd>Ctrl</kbd>+<kbd>K</kbd></kbd>. */
 export function Keys({ combo, apple }: { combo: KeyName[]; apple: boolean }) {
