@@ -157,7 +157,7 @@ func TestBrowserKeys(t *testing.T) {
 		alice.checkAxe(t, axe, "the quick switcher")
 		// Escape closes it and gives the focus back.
 		alice.key(t, kb.Escape)
-		alice.poll(t, "closed, the focus back in the composer", `!document.getElementById("switcher").open && document.activeElement?.id === "composer"`)
+		alice.poll(t, "closed, the focus back in the composer", `!document.getElementById("switcher")?.open && document.activeElement?.id === "composer"`)
 		inRoom(alice, general, "still general after Escape")
 
 		// A fuzzy query, Enter.
@@ -170,7 +170,7 @@ func TestBrowserKeys(t *testing.T) {
 		alice.poll(t, "general first for gnrl", fmt.Sprintf(`document.querySelector('#switcher-list [role="option"][aria-selected="true"]')?.dataset.roomId === %q`, general))
 		alice.key(t, kb.Enter)
 		inRoom(alice, general, "general, chosen by Enter")
-		alice.poll(t, "the switcher closed, the composer focused", `!document.getElementById("switcher").open && document.activeElement?.id === "composer"`)
+		alice.poll(t, "the switcher closed, the composer focused", `!document.getElementById("switcher")?.open && document.activeElement?.id === "composer"`)
 
 		// A person the server finds: choosing Bob opens the direct room.
 		alice.key(t, "k", ctrl)
@@ -179,7 +179,7 @@ func TestBrowserKeys(t *testing.T) {
 		alice.poll(t, "bob found", `document.querySelector('#switcher-list [role="option"][aria-selected="true"]')?.dataset.userId !== undefined`)
 		alice.key(t, kb.Enter)
 		alice.poll(t, "the direct room with bob", `!!document.querySelector("#directs a.room.active") && document.getElementById("room-title")?.textContent.includes("bob")`)
-		alice.poll(t, "the switcher closed", `!document.getElementById("switcher").open`)
+		alice.poll(t, "the switcher closed", `!document.getElementById("switcher")?.open`)
 		// Bob has it too, and finds it by Alice's name.
 		bob.do(t, "focus the composer", chromedp.Focus(chromedp.ID("composer")))
 		bob.key(t, "k", ctrl)
@@ -187,7 +187,7 @@ func TestBrowserKeys(t *testing.T) {
 		bob.key(t, "ali")
 		bob.poll(t, "the direct room with alice", `(o => !!o && !!o.dataset.roomId && o.textContent.includes("alice"))(document.querySelector('#switcher-list [role="option"][aria-selected="true"]'))`)
 		bob.key(t, kb.Escape)
-		bob.poll(t, "closed", `!document.getElementById("switcher").open`)
+		bob.poll(t, "closed", `!document.getElementById("switcher")?.open`)
 	})
 
 	t.Run("the shortcuts sheet", func(t *testing.T) {
@@ -196,7 +196,7 @@ func TestBrowserKeys(t *testing.T) {
 		// In a text field "?" is a question mark.
 		alice.key(t, "?")
 		alice.poll(t, "? typed", `document.getElementById("composer").value === "?"`)
-		if browserEval[bool](t, alice, `document.getElementById("shortcuts").open`) {
+		if browserEval[bool](t, alice, `document.getElementById("shortcuts")?.open`) {
 			t.Error("? in the composer opened the shortcuts sheet")
 		}
 		alice.do(t, "clear the composer", browserFill("composer", ""))
@@ -209,7 +209,7 @@ func TestBrowserKeys(t *testing.T) {
 			t.Fatalf("Tab from the composer never reached a message (at %s)", alice.focused(t))
 		}
 		alice.key(t, "?")
-		alice.poll(t, "the sheet open", `document.getElementById("shortcuts").open && document.activeElement?.id === "shortcuts-close"`)
+		alice.poll(t, "the sheet open", `document.getElementById("shortcuts")?.open && document.activeElement?.id === "shortcuts-close"`)
 		got := browserEval[struct {
 			Groups int    `json:"groups"`
 			Text   string `json:"text"`
@@ -227,12 +227,12 @@ func TestBrowserKeys(t *testing.T) {
 		}
 		alice.checkAxe(t, axe, "the shortcuts sheet")
 		alice.key(t, kb.Escape)
-		alice.poll(t, "the sheet closed, the focus back on the message", fmt.Sprintf(`!document.getElementById("shortcuts").open && document.activeElement?.dataset.seq === %q`, from))
+		alice.poll(t, "the sheet closed, the focus back on the message", fmt.Sprintf(`!document.getElementById("shortcuts")?.open && document.activeElement?.dataset.seq === %q`, from))
 		// The top bar's button opens it too.
 		alice.do(t, "click the shortcuts button", chromedp.Click(chromedp.ID("shortcuts-button")))
-		alice.poll(t, "the sheet open by its button", `document.getElementById("shortcuts").open`)
+		alice.poll(t, "the sheet open by its button", `document.getElementById("shortcuts")?.open`)
 		alice.key(t, kb.Escape)
-		alice.poll(t, "the focus back on the button", `!document.getElementById("shortcuts").open && document.activeElement?.id === "shortcuts-button"`)
+		alice.poll(t, "the focus back on the button", `!document.getElementById("shortcuts")?.open && document.activeElement?.id === "shortcuts-button"`)
 	})
 
 	t.Run("phone", func(t *testing.T) {
@@ -242,7 +242,7 @@ func TestBrowserKeys(t *testing.T) {
 		p.checkTouchTargets(t, "#switcher-button")
 		p.checkNoOverflow(t, "the top bar with the switcher's button")
 		p.tap(t, "#switcher-button")
-		p.poll(t, "the switcher open", `document.getElementById("switcher").open`)
+		p.poll(t, "the switcher open", `document.getElementById("switcher")?.open`)
 		p.poll(t, "the public rooms listed", fmt.Sprintf(`!!document.querySelector('#switcher-list [role="option"][data-room-id="%s"]')`, general))
 		box := browserEval[struct {
 			Left  float64 `json:"left"`
@@ -256,8 +256,17 @@ func TestBrowserKeys(t *testing.T) {
 		p.checkNoOverflow(t, "the quick switcher")
 		p.checkTouchTargets(t, `#switcher-list [role="option"]`, "#switcher-close")
 		p.checkAxe(t, axe, "the quick switcher on a phone")
+		// The shortcuts sheet is a tap away, and fits too.
+		p.tap(t, "#switcher-shortcuts")
+		p.poll(t, "the sheet open, the switcher closed", `document.getElementById("shortcuts")?.open && !document.getElementById("switcher")?.open`)
+		p.checkNoOverflow(t, "the shortcuts sheet")
+		p.checkTouchTargets(t, "#shortcuts-close")
+		p.tap(t, "#shortcuts-close")
+		p.poll(t, "the sheet closed", `!document.getElementById("shortcuts")?.open`)
+		p.tap(t, "#switcher-button")
+		p.poll(t, "the switcher open again", `document.getElementById("switcher")?.open`)
 		p.tap(t, fmt.Sprintf(`#switcher-list [role="option"][data-room-id="%s"]`, random))
-		p.poll(t, "random open, the switcher closed", fmt.Sprintf(`%s === %q && !document.getElementById("switcher").open`, active, random))
+		p.poll(t, "random open, the switcher closed", fmt.Sprintf(`%s === %q && !document.getElementById("switcher")?.open`, active, random))
 		p.poll(t, "its history", `document.querySelectorAll("#messages .message").length > 0`)
 		p.checkClean(t)
 	})

@@ -118,8 +118,8 @@ export function QuickSwitcher() {
   }, [query, open]);
 
   counts.value; // the feeds are not signals: re-render when a count changed
-  const list_ = user && open ? rank(candidates(user.id, loadRecent(user.id), people), query, current.value) : [];
-  const at = Math.min(active, Math.max(0, list_.length - 1));
+  const results = user && open ? rank(candidates(user.id, loadRecent(user.id), people), query, current.value) : [];
+  const at = Math.min(active, Math.max(0, results.length - 1));
 
   useLayoutEffect(() => {
     list.current?.querySelector<HTMLElement>('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
@@ -156,7 +156,7 @@ export function QuickSwitcher() {
   };
 
   const optionId = (c: Ranked) => "switcher-" + c.key.replace(/[^a-zA-Z0-9_-]/g, "-");
-  const activeOption = list_[at];
+  const activeOption = results[at];
 
   return (
     <dialog
@@ -192,7 +192,7 @@ export function QuickSwitcher() {
             type="text"
             role="combobox"
             aria-autocomplete="list"
-            aria-expanded={list_.length > 0}
+            aria-expanded={results.length > 0}
             aria-controls="switcher-list"
             aria-activedescendant={activeOption ? optionId(activeOption) : undefined}
             aria-describedby="switcher-hint"
@@ -209,7 +209,7 @@ export function QuickSwitcher() {
             }}
             onKeyDown={(ev) => {
               if (ev.isComposing || ev.keyCode === 229) return;
-              const n = list_.length;
+              const n = results.length;
               if (ev.key === "ArrowDown" && !ev.altKey && n > 0) {
                 ev.preventDefault();
                 setActive((at + 1) % n);
@@ -233,7 +233,7 @@ export function QuickSwitcher() {
           </button>
         </div>
         <ul id="switcher-list" ref={list} class="switcher-list" role="listbox" aria-label={t("keys.switcher.results")}>
-          {list_.map((c, i) => (
+          {results.map((c, i) => (
             <li
               key={c.key}
               id={optionId(c)}
@@ -265,9 +265,9 @@ export function QuickSwitcher() {
             </li>
           ))}
         </ul>
-        {list_.length === 0 && <p class="muted switcher-empty">{t("keys.switcher.none")}</p>}
+        {results.length === 0 && <p class="muted switcher-empty">{t("keys.switcher.none")}</p>}
         <p class="visually-hidden" role="status">
-          {open ? (list_.length === 0 ? t("keys.switcher.none") : t("keys.switcher.count", { count: list_.length })) : ""}
+          {open ? (results.length === 0 ? t("keys.switcher.none") : t("keys.switcher.count", { count: results.length })) : ""}
         </p>
         {error && (
           <p id="switcher-error" class="error" role="alert">
