@@ -234,7 +234,9 @@ const OPEN_POPUPS = 'dialog[open], [role="dialog"]:not([hidden]), [role="alertdi
 
 function escapeOwned(target: Element): boolean {
   if (target.closest(ESCAPE_OWNERS)) return true;
-  if (target.matches('[aria-expanded="true"]')) return true;
+  // A combobox or a button whose popup is open (a disclosure such as the
+  // members toggle is not a popup: Escape there still marks read).
+  if (target.matches('[aria-expanded="true"]:is([role="combobox"], [aria-haspopup]:not([aria-haspopup="false"]))')) return true;
   return [...document.querySelectorAll<HTMLElement>(OPEN_POPUPS)].some((el) => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0;

@@ -205,6 +205,10 @@ describe("onKey", () => {
     expect(feeds.get(1)!.unread).toBe(3);
     press({ key: "Escape", isComposing: true });
     expect(feeds.get(1)!.unread).toBe(3);
+    // an open disclosure is no popup
+    document.body.innerHTML = `<button id="members-toggle" aria-expanded="true">Members</button>`;
+    press({ key: "Escape" }, document.getElementById("members-toggle")!);
+    expect(feeds.get(1)!.unread).toBe(0);
   });
 
   it("Ctrl+K opens the switcher even from a text field, not while composing", () => {
