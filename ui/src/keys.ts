@@ -257,7 +257,10 @@ function otherModal(): boolean {
 
 function isSwitcherKey(ev: KeyboardEvent, apple: boolean): boolean {
   const mod = apple ? ev.metaKey && !ev.ctrlKey : ev.ctrlKey && !ev.metaKey;
-  return mod && !ev.altKey && !ev.shiftKey && (ev.key.toLowerCase() === "k" || ev.code === "KeyK");
+  // The letter K of the layout; the key where QWERTY has K when the
+  // layout types no Latin letter there (Cyrillic, Greek, kana input).
+  const k = ev.key.toLowerCase();
+  return mod && !ev.altKey && !ev.shiftKey && (k === "k" || (!/^[a-z]$/.test(k) && ev.code === "KeyK"));
 }
 
 /** onKey is the page-wide handler (see the top of the file). */

@@ -221,6 +221,14 @@ describe("onKey", () => {
     expect(ev.defaultPrevented).toBe(true);
     press({ key: "k", code: "KeyK", ctrlKey: true }, c);
     expect(switcherOpen.value).toBe(false);
+    // a Cyrillic layout: the key where K is
+    press({ key: "л", code: "KeyK", ctrlKey: true }, c);
+    expect(switcherOpen.value).toBe(true);
+    press({ key: "Escape" }, c);
+    switcherOpen.value = false;
+    // Dvorak: the physical K key types "t"
+    press({ key: "t", code: "KeyK", ctrlKey: true }, c);
+    expect(switcherOpen.value).toBe(false);
   });
 
   it("? opens the sheet, but types in a text field, and not when turned off", () => {
