@@ -33,4 +33,5 @@ export {
 export { closeThread, isFollowing, loadOlderReplies, toggleFollow } from "./threads";
 export { changeMessage, discard, retry, send } from "./send";
 export { typed } from "./presence";
+export { markRoomRead } from "./rooms"; // keys (F)
 import "./stream";

@@ -364,3 +364,30 @@ document.addEventListener("visibilitychange", () => {
   active();
 });
 window.addEventListener("focus", () => markRead());
+
+// ---- keys (F): marking a room read at once, by Escape ----
+
+/**
+ * markRoomRead marks every message of a member room read, wherever the
+ * view is scrolled (markRead waits for the bottom): the read marker goes
+ * to the newest seq received, the counts to 0, and the "new" line of the
+ * room on screen goes. Reports whether there was anything to mark.
+ */
+export function markRoomRead(id: number): boolean {
+  const feed = feeds.get(id);
+  const room = rooms.value.get(id);
+  if (!feed || !room?.member) return false;
+  const rs = open.get(id);
+  const seq = Math.max(feed.cursor, feed.lastRead);
+  const had = feed.unread > 0 || feed.mentions > 0 || seq > feed.lastRead || (rs ? rs.newAfter.value >= 0 : false);
+  if (seq > feed.lastRead) {
+    if (socket.live) socket.send({ type: "read", room: id, seq });
+    else void api("PUT", `rooms/${id}/read`, { seq }).catch(() => {}); // offline: the next read marker carries it
+  }
+  readUpTo(feed, seq);
+  feed.unread = 0;
+  feed.mentions = 0;
+  if (rs) rs.newAfter.value = -1;
+  bumpCounts();
+  return had;
+}

@@ -7,6 +7,8 @@ import { booted, conn, me, wasConnected } from "../state/session";
 import { announcement, banner, current, currentRoom } from "../state/view";
 import { Avatar } from "./Avatar";
 import { Login } from "./Login";
+import { ariaKeys, installKeys, isApple, sheetOpen, switcherOpen } from "../keys";
+import { KeysDialogs, loadKeysDialogs } from "./KeysDialogs";
 import { RoomView } from "./RoomView";
 import { Settings } from "./Settings";
 import { Sidebar } from "./Sidebar";
@@ -85,6 +87,14 @@ function Shell() {
     }
   }, [drawer]);
 
+  // The page-wide keyboard shortcuts (../keys.ts); their dialogs' code
+  // comes when the page is idle, or at once when one is asked for.
+  useEffect(() => installKeys(), []);
+  useEffect(() => {
+    const idle = window.requestIdleCallback ?? ((f: () => void) => window.setTimeout(f, 1500));
+    idle(() => void loadKeysDialogs());
+  }, []);
+
   const skip = (ev: MouseEvent) => {
     const c = document.getElementById("composer") as HTMLTextAreaElement | null;
     ev.preventDefault();
@@ -119,6 +129,38 @@ function Shell() {
         <h1 class="brand">Hanashi</h1>
         <Status />
         <span class="spacer" />
+        <button
+          id="switcher-button"
+          type="button"
+          class="icon-button"
+          aria-haspopup="dialog"
+          aria-expanded={switcherOpen.value}
+          aria-keyshortcuts={ariaKeys(["Mod", "K"])}
+          aria-label={t("keys.switcher.open")}
+          title={`${t("keys.switcher.open")} (${isApple() ? "⌘K" : "Ctrl+K"})`}
+          onClick={() => (switcherOpen.value = true)}
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <circle cx="10.5" cy="10.5" r="6.5" fill="none" stroke="currentColor" stroke-width="2" />
+            <path d="m15.5 15.5 5 5" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+          </svg>
+        </button>
+        <button
+          id="shortcuts-button"
+          type="button"
+          class="icon-button shortcuts-button"
+          aria-haspopup="dialog"
+          aria-expanded={sheetOpen.value}
+          aria-keyshortcuts="Shift+?"
+          aria-label={t("keys.sheet.open")}
+          title={`${t("keys.sheet.open")} (?)`}
+          onClick={() => (sheetOpen.value = true)}
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <rect x="2.5" y="6" width="19" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.8" />
+            <path d="M6 10h1.5M9.5 10H11M13 10h1.5M16.5 10H18M8 14h8" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+          </svg>
+        </button>
         <Avatar user={user} id="me-avatar" size={28} />
         <span id="me">
           {user.name}
@@ -145,6 +187,7 @@ function Shell() {
       <Sidebar open={drawer} onClose={() => setDrawer(false)} />
       {drawer && <div class="backdrop" aria-hidden="true" onClick={() => setDrawer(false)} />}
       <Settings open={settings} onClose={() => setSettings(false)} />
+      <KeysDialogs />
       <Announcer />
     </div>
   );
