@@ -5,7 +5,7 @@
 // (../drafts.ts); an emoji button and the formatting help sit by the send
 // button.
 
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { drafts } from "../drafts";
 import { t } from "../i18n";
 import { me } from "../state/session";
@@ -89,8 +89,10 @@ export function Composer(p: ComposerProps) {
     setPopover("");
   }, [p.draft, user]);
 
-  // The emoji picker closes on a click or tap elsewhere.
-  useEffect(() => {
+  // The emoji picker takes the keyboard when it opens (in the same frame:
+  // a pick that comes first must not have the focus taken back), and
+  // closes on a click or tap elsewhere.
+  useLayoutEffect(() => {
     if (popover !== "emoji") return;
     pickerBox.current?.querySelector<HTMLElement>("input, button, [tabindex]")?.focus();
     const away = (ev: PointerEvent) => {

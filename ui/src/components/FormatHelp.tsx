@@ -2,7 +2,7 @@
 // Markdown the renderer (../markdown.ts) supports, each example shown as
 // typed and as rendered by the renderer itself, so the two cannot drift.
 
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import { t, type Key } from "../i18n";
 import { render } from "../markdown";
@@ -54,7 +54,7 @@ export function FormatHelp({ id, opener, onClose }: FormatHelpProps) {
     onClose();
     if (refocus) opener.current?.focus();
   };
-  useEffect(() => {
+  useLayoutEffect(() => {
     box.current?.focus();
     // a click or tap elsewhere closes it (the opener toggles by itself)
     const away = (ev: PointerEvent) => {
