@@ -120,6 +120,34 @@ func TestBrowserWriting(t *testing.T) {
 		alice.poll(t, "the draft removed from storage", `!Object.keys(localStorage).some(k => k.startsWith("hanashi.draft."))`)
 	})
 
+	t.Run("thread", func(t *testing.T) {
+		root := browserEval[string](t, alice, browserChatMsg("hi @bob look")+`.dataset.id`)
+		alice.do(t, "open the thread", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = "#/rooms/%s/threads/" + %s`, room, browserJS(root))))
+		writingFocusOn(t, alice, "thread-composer")
+		alice.key(t, "re @bo")
+		writingOptions(t, alice, "thread-composer", []string{"bob"})
+		alice.key(t, kb.Enter)
+		writingValue(t, alice, "thread-composer", "re @bob ")
+		alice.key(t, "ok")
+		alice.key(t, kb.Enter)
+		alice.poll(t, "the reply", browserChatReply("re @bob ok"))
+		// Up arrow in the empty thread composer edits that reply.
+		alice.key(t, kb.ArrowUp)
+		alice.poll(t, "the reply's editor", `(e => !!e && e === document.activeElement && e.value === "re @bob ok")(document.querySelector("#thread-messages .edit-form textarea"))`)
+		alice.key(t, kb.Escape)
+		alice.poll(t, "the editor closed, the thread open", `!document.querySelector("#thread .edit-form") && !document.getElementById("thread").hidden`)
+		// The thread's draft is its own, and survives a reload.
+		writingFocusOn(t, alice, "thread-composer")
+		alice.key(t, "thread draft")
+		alice.do(t, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("app")))
+		writingValue(t, alice, "thread-composer", "thread draft")
+		writingValue(t, alice, "composer", "")
+		alice.do(t, "clear the draft", browserFill("thread-composer", ""))
+		alice.poll(t, "no draft kept", `!Object.keys(localStorage).some(k => k.startsWith("hanashi.draft."))`)
+		alice.do(t, "close the thread", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = "#/rooms/%s"`, room)))
+		alice.poll(t, "the thread closed", browserHidden("thread"))
+	})
+
 	t.Run("format help", func(t *testing.T) {
 		browserChatClick(t, alice, "the help button", `document.getElementById("composer-help")`)
 		alice.poll(t, "the help open", `(d => !!d && d.getClientRects().length > 0 && d.getAttribute("role") === "dialog" && d.contains(document.activeElement))(document.getElementById("composer-format-help"))`)
@@ -193,7 +221,13 @@ func TestBrowserWriting(t *testing.T) {
 // writingFocus puts the keyboard in the room's composer.
 func writingFocus(t *testing.T, p *browserPerson) {
 	t.Helper()
-	p.poll(t, "the composer focused", `(c => !!c && !c.disabled && (c.focus(), document.activeElement === c))(document.getElementById("composer"))`)
+	writingFocusOn(t, p, "composer")
+}
+
+// writingFocusOn puts the keyboard in the composer with the id, once it is there.
+func writingFocusOn(t *testing.T, p *browserPerson, id string) {
+	t.Helper()
+	p.poll(t, id+" focused", fmt.Sprintf(`(c => !!c && !c.disabled && (c.focus(), document.activeElement === c))(document.getElementById(%s))`, browserJS(id)))
 }
 
 // writingOptions waits until the autocomplete of the composer with the id

@@ -123,7 +123,7 @@ export function Thread({ ts, room, names }: { ts: ThreadState; room: Room; names
           }}
           onEditLast={() => {
             // your last reply, or the root when it is yours and you have not replied
-            const last = [...replies, root]
+            const last = [root, ...replies]
               .reverse()
               .find((m) => m && m.author.id === user.id && m.id && !m.deleted && !m.provisional && (m.kind ?? "message") === "message");
             if (!last?.id) return false;
