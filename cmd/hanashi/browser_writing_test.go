@@ -99,6 +99,11 @@ func TestBrowserWriting(t *testing.T) {
 		writingFocus(t, alice)
 		alice.key(t, kb.ArrowUp)
 		alice.poll(t, "the editor of the last message", `(e => !!e && e === document.activeElement && e.value === "line one\nline two")(document.querySelector("#messages .edit-form textarea"))`)
+		// The edit box completes too; Escape then cancels the edit.
+		alice.key(t, " @bo")
+		alice.poll(t, "bob offered in the edit box", `[...document.querySelectorAll("#messages .edit-form [role=option] .complete-name")].map(n => n.textContent).join() === "bob"`)
+		alice.key(t, kb.Enter)
+		alice.poll(t, "bob inserted, still editing", `document.querySelector("#messages .edit-form textarea")?.value === "line one\nline two @bob "`)
 		alice.key(t, kb.Escape)
 		alice.poll(t, "the editor closed", `!document.querySelector("#messages .edit-form")`)
 	})
