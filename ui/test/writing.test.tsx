@@ -226,6 +226,7 @@ describe("#room links", () => {
 });
 
 describe("the composer's autocomplete", () => {
+  const realFetch = globalThis.fetch;
   function key(k: string, init: KeyboardEventInit = {}): KeyboardEvent {
     return new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...init });
   }
@@ -271,7 +272,7 @@ describe("the composer's autocomplete", () => {
   }
   afterEach(() => {
     document.body.innerHTML = "";
-    global.fetch = undefined as unknown as typeof fetch;
+    globalThis.fetch = realFetch;
   });
 
   it("lists members for @, moves with the arrows, inserts with Enter, and does not send", () => {

@@ -4,6 +4,7 @@
 // the combobox (aria-expanded, aria-controls, aria-activedescendant); the
 // keyboard stays in it. The logic is in ../complete.ts.
 
+import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { API } from "../api";
 import { accept, insertion, LIMIT, people, rooms as roomEntries, trigger, type Entry, type Person, type Trigger } from "../complete";
@@ -46,7 +47,7 @@ export interface Completion {
   /** attributes for the textarea (the combobox) */
   aria: Record<string, string | boolean | undefined>;
   /** the listbox, to render inside the composer */
-  list: preact.JSX.Element;
+  list: JSX.Element;
   /** keydown: true when the autocomplete used the key */
   keyDown(ev: KeyboardEvent, composing: boolean): boolean;
   /** the text or the caret moved (input, click, arrow keys) */
