@@ -1,7 +1,8 @@
 // Message bodies: the Markdown subset of docs/protocol.md ("Formatting"),
 // parsed by markdown-it and turned into Preact nodes (never into HTML):
 // *emphasis*, **strong**, `code`, fenced code blocks, [text](url) links,
-// bare URLs, "- " and "1. " lists, "> " quotes; @mentions highlighted.
+// bare URLs, "- " and "1. " lists, "> " quotes; @mentions highlighted;
+// #room names of the rooms the viewer can see linked to the room.
 // Everything else is shown as typed.
 //
 // What keeps it safe: raw HTML is off in the parser, and nothing is ever
@@ -14,6 +15,8 @@
 
 import MarkdownIt from "markdown-it";
 import { Fragment, h, type ComponentChildren, type VNode } from "preact";
+import { roomHash } from "./route";
+import { rooms as visibleRooms } from "./state/rooms";
 
 type Token = ReturnType<InstanceType<typeof MarkdownIt>["parse"]>[number];
 
@@ -87,25 +90,83 @@ function mentionTable(names: readonly MentionName[]): MentionKey[] {
   return table.sort((a, b) => b.key.length - a.key.length);
 }
 
+/** A room # may link to. */
+export interface RoomName {
+  id: number;
+  name: string;
+}
+
+interface RoomKey {
+  key: string;
+  id: number;
+}
+
+function roomTable(list: readonly RoomName[]): RoomKey[] {
+  return list.filter((r) => r.name).map((r) => ({ key: asciiLower(r.name), id: r.id })).sort((a, b) => b.key.length - a.key.length);
+}
+
+// The table of the rooms on the client's list, made again when the list changes.
+let seenRooms: unknown = null;
+let seenTable: RoomKey[] = [];
+function currentRoomTable(): RoomKey[] {
+  const all = visibleRooms.peek(); // peek: a message does not re-render when any room changes
+  if (all !== seenRooms) {
+    seenRooms = all;
+    seenTable = roomTable([...all.values()].filter((r) => r.kind !== "direct"));
+  }
+  return seenTable;
+}
+
+interface Tables {
+  names: MentionKey[];
+  rooms: RoomKey[];
+}
+
 const WORD = /[\p{L}\p{N}_]/u;
 const END = /[\s\p{P}\p{S}]/u;
 
-/** mentions splits text into strings and highlighted @mentions. */
-function mentions(text: string, table: MentionKey[]): ComponentChildren[] {
+/** longest finds the longest key that follows text[i] and ends where a name may end. */
+function longest<K extends { key: string }>(text: string, i: number, table: K[]): K | undefined {
+  const rest = asciiLower(text.slice(i + 1, i + 257));
+  return table.find((n) => {
+    if (!rest.startsWith(n.key)) return false;
+    const after = text[i + 1 + n.key.length];
+    return after === undefined || END.test(after);
+  });
+}
+
+/**
+ * marks splits text into strings, highlighted @mentions and #room links
+ * (not inside a link: links do not nest). Both follow chat.go's rule for
+ * mentions: after a character that is not a letter, digit or "_", the
+ * longest name that ends before a space, punctuation or the end.
+ */
+function marks(text: string, t: Tables, inLink: boolean): ComponentChildren[] {
   const out: ComponentChildren[] = [];
   let from = 0;
-  for (let i = text.indexOf("@"); i >= 0; i = text.indexOf("@", i + 1)) {
+  const rooms = inLink ? [] : t.rooms;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c !== "@" && c !== "#") continue;
     if (i > 0 && WORD.test(text[i - 1]!)) continue;
-    const rest = asciiLower(text.slice(i + 1, i + 257));
-    const hit = table.find((n) => {
-      if (!rest.startsWith(n.key)) return false;
-      const after = text[i + 1 + n.key.length];
-      return after === undefined || END.test(after);
-    });
-    if (!hit) continue;
+    let node: ComponentChildren = null;
+    let end = 0;
+    if (c === "@") {
+      const hit = longest(text, i, t.names);
+      if (hit) {
+        end = i + 1 + hit.key.length;
+        node = h("span", { class: hit.me ? "mention me" : "mention" }, text.slice(i, end));
+      }
+    } else {
+      const hit = longest(text, i, rooms);
+      if (hit) {
+        end = i + 1 + hit.key.length;
+        node = h("a", { href: roomHash(hit.id) }, text.slice(i, end));
+      }
+    }
+    if (!node) continue;
     if (i > from) out.push(text.slice(from, i));
-    const end = i + 1 + hit.key.length;
-    out.push(h("span", { class: hit.me ? "mention me" : "mention" }, text.slice(i, end)));
+    out.push(node);
     from = end;
     i = end - 1;
   }
@@ -120,14 +181,14 @@ interface Frame {
   lastWasPara: boolean;
 }
 
-function inline(tokens: Token[], table: MentionKey[]): ComponentChildren[] {
+function inline(tokens: Token[], table: Tables): ComponentChildren[] {
   const root: Frame = { tag: null, props: {}, children: [], lastWasPara: false };
   const stack: Frame[] = [root];
   const top = () => stack[stack.length - 1]!;
   for (const tok of tokens) {
     switch (tok.type) {
       case "text":
-        top().children.push(...mentions(tok.content, table));
+        top().children.push(...marks(tok.content, table, stack.some((f) => f.tag === "a" || f.tag === "span")));
         break;
       case "softbreak":
       case "hardbreak":
@@ -177,9 +238,12 @@ function fenceClosed(tok: Token, lines: string[]): boolean {
   return new RegExp(`^\\${mark}{${tok.markup.length},}\\s*$`).test(last);
 }
 
-/** render turns a body into nodes; names are the names @ may mention. */
-export function render(body: string, names: readonly MentionName[] = []): VNode {
-  const table = mentionTable(names);
+/**
+ * render turns a body into nodes; names are the names @ may mention, rooms
+ * the rooms # links to (by default, those on the client's list).
+ */
+export function render(body: string, names: readonly MentionName[] = [], rooms?: readonly RoomName[]): VNode {
+  const table: Tables = { names: mentionTable(names), rooms: rooms ? roomTable(rooms) : currentRoomTable() };
   const tokens = md.parse(body, {});
   const lines = body.split("\n");
   const root: Frame = { tag: "root", props: {}, children: [], lastWasPara: false };

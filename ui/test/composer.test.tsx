@@ -1,5 +1,6 @@
 // IME: Enter while an input method composes never sends.
 
+import "fake-indexeddb/auto";
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import { Composer, sendsOnEnter } from "../src/components/Composer";

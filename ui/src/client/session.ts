@@ -14,6 +14,7 @@ import { active, lastTyping, stopIdle } from "./presence";
 import { applyRoute, syncFeeds } from "./rooms";
 import { flushOutbox, showPending } from "./send";
 import { socket } from "./stream";
+import { drafts } from "../drafts";
 
 /** start asks who we are, with the room list and counts fetched alongside. */
 export async function start(): Promise<void> {
@@ -118,6 +119,7 @@ export async function signOut(everywhere: boolean): Promise<void> {
   const user = meID();
   await api("DELETE", everywhere ? "sessions" : "session");
   if (user) await outbox.clear(user);
+  if (user) drafts.clear(user); // the next person at this computer must not find them
   signedOut(everywhere ? "everywhere" : "");
 }
 

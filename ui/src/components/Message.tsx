@@ -15,7 +15,8 @@ import { editing, startEditing, stopEditing } from "../state/view";
 import type { Author, Message as Msg } from "../types";
 import { Avatar } from "./Avatar";
 import { Actions } from "./Actions";
-import { sendsOnEnter } from "./Composer";
+import { useCompletion } from "./Autocomplete";
+import { composing, sendsOnEnter } from "./Composer";
 import { openProfile } from "./ProfileCard";
 import { Reactions } from "./Reactions";
 
@@ -80,6 +81,7 @@ function RoomLink({ m }: { m: Msg }) {
 function EditForm({ m, done }: { m: Msg; done(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const inComposition = useRef(false);
+  const completion = useCompletion(ref, `edit-${m.id ?? m.seq}-complete`, () => {});
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -94,6 +96,7 @@ function EditForm({ m, done }: { m: Msg; done(): void }) {
   };
   return (
     <form class="edit-form" onSubmit={save}>
+      {completion.list}
       <textarea
         ref={ref}
         class="edit-input"
@@ -101,9 +104,20 @@ function EditForm({ m, done }: { m: Msg; done(): void }) {
         aria-label={t("edit.label")}
         rows={Math.min(8, m.body.split("\n").length + 1)}
         defaultValue={m.body}
-        onCompositionStart={() => (inComposition.current = true)}
-        onCompositionEnd={() => (inComposition.current = false)}
+        {...completion.aria}
+        onCompositionStart={() => {
+          inComposition.current = true;
+          completion.close();
+        }}
+        onCompositionEnd={() => {
+          inComposition.current = false;
+          completion.update(false);
+        }}
+        onInput={(ev) => completion.update((ev as InputEvent).isComposing || inComposition.current)}
+        onClick={() => completion.update(inComposition.current)}
+        onBlur={() => completion.close()}
         onKeyDown={(ev) => {
+          if (completion.keyDown(ev, composing(ev, inComposition.current))) return;
           if (ev.key === "Escape" && !inComposition.current) {
             ev.preventDefault();
             ev.stopPropagation();

@@ -8,7 +8,7 @@ import type { MentionName } from "../markdown";
 import { following } from "../state/feeds";
 import { moderates } from "../state/rooms";
 import { me } from "../state/session";
-import { pending, type ThreadState } from "../state/view";
+import { pending, startEditing, type ThreadState } from "../state/view";
 import type { Room } from "../types";
 import { Composer } from "./Composer";
 import { Message } from "./Message";
@@ -120,6 +120,15 @@ export function Thread({ ts, room, names }: { ts: ThreadState; room: Room; names
           onSend={(body) => {
             stick.current = true;
             send(ts.room, body, ts.rootId);
+          }}
+          onEditLast={() => {
+            // your last reply, or the root when it is yours and you have not replied
+            const last = [root, ...replies]
+              .reverse()
+              .find((m) => m && m.author.id === user.id && m.id && !m.deleted && !m.provisional && (m.kind ?? "message") === "message");
+            if (!last?.id) return false;
+            startEditing(last.id);
+            return true;
           }}
           onType={() => typed(ts.room)}
         />
