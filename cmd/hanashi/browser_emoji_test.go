@@ -189,6 +189,11 @@ func TestBrowserEmoji(t *testing.T) {
 		})(document.querySelector("#messages .picker"))`)
 		bob.checkNoOverflow(t, "the emoji picker")
 		bob.checkTouchTargets(t, "#messages .picker .pick", "#messages .picker .picker-tone-button", "#messages .picker .picker-cat")
+		// A tap above the sheet closes it.
+		browserRun(t, bob, "tap above the sheet", chromedp.TapXY(160, 40))
+		bob.poll(t, "the sheet closed", `!document.querySelector("#messages .picker")`)
+		bob.tap(t, `#messages [data-action="add-reaction"]`)
+		bob.poll(t, "the sheet again", `!!document.querySelector("#messages .picker")`)
 		// A tap on a category, then on an emoji, reacts.
 		bob.tap(t, `#messages .picker .picker-cat[data-section="4"]`)
 		food := browserEval[string](t, bob, `document.querySelector('#messages .picker [data-section="4"] [role=option]').dataset.emoji`)

@@ -6,7 +6,7 @@ import "fake-indexeddb/auto";
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EmojiPicker, place } from "../src/components/EmojiPicker";
+import EmojiPicker, { place } from "../src/components/EmojiPanel";
 import { who } from "../src/components/Reactions";
 import {
   findEmoji,
