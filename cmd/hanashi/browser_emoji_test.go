@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -127,6 +128,13 @@ func TestBrowserEmoji(t *testing.T) {
 		bob.key(t, kb.Escape)
 		bob.poll(t, "the tooltip gone, the focus kept", fmt.Sprintf(`document.activeElement?.dataset.emoji === %s && %s.hidden`, browserJS(emojiKiss), tip))
 		bob.checkAxe(t, browserAxeScript(t), "a reaction's tooltip")
+
+		// On hover too, without the title's own tooltip beside it.
+		x, y := alice.center(t, `#messages .reaction[data-emoji="👋🏽"]`)
+		browserRun(t, alice, "hover 👋🏽", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y))
+		alice.poll(t, "the tooltip on hover", fmt.Sprintf(`(b => { const t = document.getElementById(b.getAttribute("aria-describedby")); return !t.hidden && /You/.test(t.textContent) && /waving hand/.test(t.textContent) && !b.title; })(%s)`, chip("👋🏽")))
+		browserRun(t, alice, "move away", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
+		alice.poll(t, "the tooltip gone, the title back", fmt.Sprintf(`(b => document.getElementById(b.getAttribute("aria-describedby")).hidden && b.title.includes("alice"))(%s)`, chip("👋🏽")))
 	})
 
 	t.Run("keyboard only", func(t *testing.T) {
@@ -181,6 +189,13 @@ func TestBrowserEmoji(t *testing.T) {
 		browserChatOpenRoom(t, bob, room)
 		bob.waitBody(t, "react to me")
 		bob.checkTouchTargets(t, `[data-action="add-reaction"]`, `.reaction[data-emoji="🎉"]`)
+		// A long press on a reaction tells who reacted, and reacts not.
+		bob.longPress(t, `#messages .reaction[data-emoji="🎉"]`, 700*time.Millisecond)
+		bob.poll(t, "the tooltip after a long press", fmt.Sprintf(`(b => { const t = document.getElementById(b.getAttribute("aria-describedby")); return !t.hidden && /alice/.test(t.textContent); })(%s)`, chip("🎉")))
+		if got := browserEval[string](t, bob, chip("🎉")+`.dataset.count`); got != "1" {
+			t.Errorf("bob: after a long press 🎉 counts %s, want 1 (a long press is no tap)", got)
+		}
+		bob.checkNoOverflow(t, "a reaction's tooltip")
 		bob.tap(t, `#messages [data-action="add-reaction"]`)
 		bob.poll(t, "the picker as a sheet at the foot of the screen", `(p => {
 			if (!p) return false;

@@ -179,6 +179,16 @@ describe("EmojiPicker", () => {
     expect(document.activeElement).toBe(opener);
   });
 
+  it("speaks Japanese: the groups, the emoji's names", async () => {
+    setLang("ja");
+    const { div, unmount } = await open();
+    expect(div.querySelector('[data-section="0"] .picker-heading')!.textContent).toBe("顔と感情");
+    expect(div.querySelector('[data-section="recent"] [data-emoji="🎉"]')!.getAttribute("aria-label")).toBe("クラッカー");
+    expect(div.querySelector(".picker-search")!.getAttribute("aria-label")).toBe("絵文字を検索");
+    unmount();
+    setLang("en");
+  });
+
   it("applies the skin tone chosen, and remembers it", async () => {
     const { div, unmount } = await open();
     await act(async () => {

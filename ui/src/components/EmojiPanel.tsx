@@ -147,8 +147,9 @@ export function place(r: DOMRect, w: number, h: number, vw: number, vh: number):
   let top: number;
   if (r.bottom + gap + h <= vh - margin) top = r.bottom + gap;
   else if (r.top - gap - h >= margin) top = r.top - gap - h;
-  else top = Math.max(margin, vh - h - margin);
-  return { top, left };
+  else top = vh - h - margin;
+  // An opener scrolled out of sight leaves the picker at the screen's edge.
+  return { top: Math.max(margin, Math.min(top, vh - h - margin)), left };
 }
 
 export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps) {
