@@ -104,6 +104,8 @@ describe("who reacted", () => {
     expect(who(["u1", "u2"], 2, "u2")).toBe("alice and you");
     expect(who(["u1", "u2"], 5)).toBe("alice, bob, and 3 others");
     expect(who(["u1"], 2)).toBe("alice and 1 other");
+    const twenty = Array.from({ length: 20 }, (_, i) => "x" + i);
+    expect(who(twenty, 30)).toMatch(/, and 20 others$/);
     setLang("ja");
     expect(who(["u1", "u2"], 3)).toContain("ほか 1 人");
   });
@@ -164,6 +166,21 @@ describe("EmojiPicker", () => {
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
     expect(div.textContent).toContain("No emoji found");
+    unmount();
+  });
+
+  it("ArrowDown goes from the search box into the list; typing there goes back to searching", async () => {
+    const { div, unmount } = await open();
+    const input = div.querySelector<HTMLInputElement>(".picker-search")!;
+    await act(async () => {
+      input.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    });
+    const option = document.activeElement as HTMLElement;
+    expect(option.getAttribute("role")).toBe("option");
+    expect(option.dataset.emoji).toBe("👍");
+    expect(option.tabIndex).toBe(0);
+    option.dispatchEvent(new KeyboardEvent("keydown", { key: "s", bubbles: true }));
+    expect(document.activeElement).toBe(input);
     unmount();
   });
 

@@ -307,6 +307,10 @@ export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps
       pick(el.dataset.emoji!);
       return;
     }
+    if (ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      search.current?.focus(); // typing in the grid is searching: the key goes to the box
+      return;
+    }
     const next = target(list.current!, el, ev.key);
     if (next === undefined) return;
     ev.preventDefault();

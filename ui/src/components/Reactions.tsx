@@ -16,9 +16,11 @@ import "../styles/emoji.css";
 const LONG_PRESS = 500; // ms, as long as a message's (MessageList)
 let tips = 0; // ids of the tooltips, unique on the page (a thread's root is shown twice)
 
+const NAMES = 10; // people named in a tooltip; the others are counted
+
 /** who names the people who reacted (the first ones the server lists), then how many more. */
 export function who(ids: readonly string[], count: number, meID?: string): string {
-  const names = ids.map((id) => (id === meID ? t("emoji.you") : (people.get(id)?.name ?? t("reaction.someone"))));
+  const names = ids.slice(0, NAMES).map((id) => (id === meID ? t("emoji.you") : (people.get(id)?.name ?? t("reaction.someone"))));
   if (count > names.length) names.push(t("emoji.others", { count: count - names.length }));
   return new Intl.ListFormat(lang.value, { type: "conjunction" }).format(names);
 }
