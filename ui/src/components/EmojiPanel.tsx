@@ -14,6 +14,7 @@ import {
   findEmoji,
   GROUPS,
   loadEmoji,
+  RECENT_MAX,
   recentEmoji,
   rememberEmoji,
   setSkinTone,
@@ -28,6 +29,8 @@ import "../styles/emoji.css";
 import type { EmojiPickerProps } from "./EmojiPicker";
 
 const RESULTS_MAX = 200;
+const FIRST = 200; // emoji in the first frame: the recently used and the smileys
+const CHUNK = 150; // emoji added a frame after it
 /** the representative emoji of each group, for its category button */
 const GROUP_ICON: Record<number, string> = { 0: "😀", 1: "👋", 3: "🐻", 4: "🍔", 5: "🚗", 6: "⚽", 7: "💡", 8: "🔣", 9: "🏁" };
 const TONE_ICON = ["✋", "✋🏻", "✋🏼", "✋🏽", "✋🏾", "✋🏿"];
@@ -169,8 +172,8 @@ export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps
   const [toneOpen, setToneOpen] = useState(false);
   const [recent] = useState(recentEmoji);
   // The first frame shows the recently used and the first group; the
-  // others follow one a frame, so that no task is long.
-  const [count, setCount] = useState(2);
+  // others follow, CHUNK emoji a frame, so that no task is long.
+  const [budget, setBudget] = useState(FIRST);
   const [active, setActive] = useState<string | null>(null);
   const [shown, setShown] = useState<string | null>(null);
   const [current, setCurrent] = useState("recent");
@@ -188,17 +191,18 @@ export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps
     };
   }, [attempt]);
 
+  const total = data?.list.length ?? 0;
   useEffect(() => {
-    if (!data || count > GROUPS.length) return;
+    if (!data || budget > total + RECENT_MAX) return;
     let timer = 0;
     const frame = requestAnimationFrame(() => {
-      timer = window.setTimeout(() => setCount((c) => c + 1), 0);
+      timer = window.setTimeout(() => setBudget((b) => b + CHUNK), 0);
     });
     return () => {
       cancelAnimationFrame(frame);
       clearTimeout(timer);
     };
-  }, [data, count]);
+  }, [data, budget]);
 
   // Open in the top layer, focus the search box (not on a touch screen,
   // where its keyboard would cover the sheet); give the focus back on close.
@@ -280,7 +284,13 @@ export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps
     return out;
   }, [data, query, tone, recent]);
 
-  const visible = query.trim() ? sections : sections.slice(0, count);
+  let left = query.trim() ? Infinity : budget;
+  const visible: Section[] = [];
+  for (const s of sections) {
+    if (left <= 0) break;
+    visible.push(s.items.length <= left ? s : { ...s, items: s.items.slice(0, left) });
+    left -= s.items.length;
+  }
   const results = query.trim() ? (sections[0]?.items.length ?? 0) : -1;
   // The Tab stop of the list: the option last moved to, else the first.
   const keys = new Set(visible.flatMap((s) => s.items.map((i) => optionKey(s.id, i.unicode))));
@@ -357,7 +367,7 @@ export default function EmojiPanel({ onPick, onClose, chosen }: EmojiPickerProps
 
   const goTo = (section: string) => {
     if (query) setQuery("");
-    setCount(GROUPS.length + 1);
+    setBudget(Infinity);
     requestAnimationFrame(() => {
       const s = list.current?.querySelector<HTMLElement>(`[data-section="${section}"]`);
       const scroller = body.current;
