@@ -143,7 +143,9 @@ function ReactionButton({ m, r, member }: { m: Msg; r: Reaction; member: boolean
 export function Reactions({ m, member }: { m: Msg; member: boolean }) {
   const [picker, setPicker] = useState(false);
   if (m.deleted || !m.reactions?.length) return null;
-  const mineOf = (e: string) => m.reactions?.find((r) => r.emoji === e)?.mine ?? false;
+  // Another client may have sent an emoji in another form ("👍\uFE0F"): the same emoji.
+  const reactionOf = (e: string) => m.reactions?.find((r) => r.emoji === e) ?? m.reactions?.find((r) => canonical(r.emoji) === e);
+  const mineOf = (e: string) => reactionOf(e)?.mine ?? false;
   return (
     <div class="reactions">
       {m.reactions.map((r) => (
@@ -173,7 +175,9 @@ export function Reactions({ m, member }: { m: Msg; member: boolean }) {
               onClose={() => setPicker(false)}
               onPick={(e) => {
                 setPicker(false);
-                changeMessage(m, mineOf(e) ? "unreact" : "react", e);
+                const r = reactionOf(e);
+                if (r?.mine) changeMessage(m, "unreact", r.emoji);
+                else changeMessage(m, "react", e);
               }}
             />
           )}
