@@ -136,7 +136,7 @@ func (m *Message) FoldReaction(emoji string, count int, mine bool, user UserID) 
 
 // Limits of team chat.
 const (
-	MaxEmojiBytes    = 32    // bytes in a reaction's emoji
+	MaxEmojiBytes    = 64    // bytes in a reaction's emoji: the longest RGI emoji, a kiss with two skin tones, is 35
 	MaxReactionUsers = 20    // users listed per Reaction
 	MinDirectMembers = 2     // members of a direct room, the caller included
 	MaxDirectMembers = 9     // members of a direct room, the caller included

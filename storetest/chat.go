@@ -433,6 +433,7 @@ func testChatDelete(t *testing.T, s hanashi.Store) {
 
 // testChatReactions checks the rules of reactions.
 func testChatReactions(t *testing.T, s hanashi.Store) {
+	const kiss = "🧑🏻\u200d❤️\u200d💋\u200d🧑🏼"
 	f := newChat(t, s)
 	m := f.post(t, hanashi.Post{Author: f.alice.ID, Body: "react to me"})
 	edit := f.post(t, hanashi.Post{Author: f.alice.ID, Kind: hanashi.KindEdit, Target: m.ID, Body: "react to me!"})
@@ -445,6 +446,8 @@ func testChatReactions(t *testing.T, s hanashi.Store) {
 	}
 	f.refuse(t, hanashi.EINVALID, hanashi.Post{Author: f.bob.ID, Kind: hanashi.KindReact, Target: m.ID, Emoji: "x", Body: "and a body"})
 	f.post(t, hanashi.Post{Author: f.bob.ID, Kind: hanashi.KindReact, Target: m.ID, Emoji: strings.Repeat("x", hanashi.MaxEmojiBytes)})
+	// The longest emoji, a kiss with two skin tones (35 bytes), is kept byte for byte.
+	f.post(t, hanashi.Post{Author: f.carol.ID, Kind: hanashi.KindReact, Target: m.ID, Emoji: kiss})
 
 	// Anybody who may post may react: a public room takes reactions from
 	// non-members, a private one does not.
@@ -462,6 +465,7 @@ func testChatReactions(t *testing.T, s hanashi.Store) {
 		// bob took his 👍🏽 back and gave it again: the oldest 👍🏽 is now
 		// dave's, given after bob's long one.
 		{Emoji: strings.Repeat("x", hanashi.MaxEmojiBytes), Count: 1, Users: []hanashi.UserID{f.bob.ID}},
+		{Emoji: kiss, Count: 1, Users: []hanashi.UserID{f.carol.ID}},
 		{Emoji: "👍🏽", Count: 2, Users: []hanashi.UserID{dave.ID, f.bob.ID}, Mine: true},
 	}
 	if len(h) != 1 || !sameReactions(h[0].Reactions, want) {

@@ -354,6 +354,20 @@ func TestChatHTTPEvents(t *testing.T) {
 	if ev.Message.Kind != hanashi.KindDelete || ev.Message.Author.ID != alice.id {
 		t.Errorf("moderator's delete = %+v", ev.Message)
 	}
+
+	// Any emoji is a reaction, the longest too: a kiss with two skin
+	// tones is 35 bytes.
+	kiss := "🧑🏻\u200d❤️\u200d💋\u200d🧑🏼"
+	if len(kiss) != 35 {
+		t.Fatalf("the kiss is %d bytes, want 35", len(kiss))
+	}
+	bob.ok(http.StatusOK, "PUT", base+"/messages/"+string(second.ID)+"/reactions/"+url.PathEscape(kiss), nil, &ev)
+	if ev.Message.Emoji != kiss {
+		t.Errorf("react with the kiss = %+v", ev.Message)
+	}
+	if h := alice.history(room.ID, ""); len(h) < 2 || h[1].ID != second.ID || len(h[1].Reactions) != 1 || h[1].Reactions[0].Emoji != kiss {
+		t.Errorf("history = %+v, want the kiss on %s", h, second.ID)
+	}
 }
 
 // TestChatHTTPRefusals sends what the API must refuse, by people who may
@@ -442,8 +456,8 @@ func TestChatHTTPRefusals(t *testing.T) {
 		{"emoji with a control character", bob, 400, "invalid", "PUT", msgPath + "/reactions/a%07", nil},
 		{"emoji with a NUL", bob, 400, "invalid", "PUT", msgPath + "/reactions/a%00", nil},
 		{"emoji not UTF-8", bob, 400, "invalid", "PUT", msgPath + "/reactions/%FF", nil},
-		{"emoji over 32 bytes", bob, 400, "invalid", "PUT", msgPath + "/reactions/" + strings.Repeat("z", 33), nil},
-		{"emoji of 9 thumbs", bob, 400, "invalid", "PUT", msgPath + "/reactions/" + strings.Repeat(url.PathEscape("👍"), 9), nil},
+		{"emoji over 64 bytes", bob, 400, "invalid", "PUT", msgPath + "/reactions/" + strings.Repeat("z", hanashi.MaxEmojiBytes+1), nil},
+		{"emoji of 17 thumbs", bob, 400, "invalid", "PUT", msgPath + "/reactions/" + strings.Repeat(url.PathEscape("👍"), 17), nil},
 		{"unreact with a bad emoji", bob, 400, "invalid", "DELETE", msgPath + "/reactions/%0A", nil},
 
 		// Read markers.
@@ -725,7 +739,7 @@ func TestChatWebSocketSendKinds(t *testing.T) {
 		{"delete with an emoji", fmt.Sprintf(`"kind":"delete","target":%q,"emoji":"x"`, other.ID), "invalid"},
 		{"react without emoji", fmt.Sprintf(`"kind":"react","target":%q`, other.ID), "invalid"},
 		{"react with a space", fmt.Sprintf(`"kind":"react","target":%q,"emoji":"a b"`, other.ID), "invalid"},
-		{"react with a long emoji", fmt.Sprintf(`"kind":"react","target":%q,"emoji":%q`, other.ID, strings.Repeat("x", 33)), "invalid"},
+		{"react with a long emoji", fmt.Sprintf(`"kind":"react","target":%q,"emoji":%q`, other.ID, strings.Repeat("x", hanashi.MaxEmojiBytes+1)), "invalid"},
 		{"react to a deleted message", fmt.Sprintf(`"kind":"react","target":%q,"emoji":"x"`, m.ID), "conflict"},
 		{"unreact not given", fmt.Sprintf(`"kind":"unreact","target":%q,"emoji":"x"`, other.ID), "conflict"},
 		{"unknown target", `"kind":"react","target":"nonesuch","emoji":"x"`, "not_found"},

@@ -133,3 +133,91 @@ export function searchIn(data: EmojiData, q: string, limit = 8): Emoji[] {
   hits.sort((a, b) => a.r - b.r || a.e.order - b.e.order);
   return hits.slice(0, limit).map((h) => h.e);
 }
+
+// ---- the picker's logic: groups, skin tones, the recently used ----------
+
+/** GROUPS are emojibase's groups the picker shows, in order (2, components, is not one). */
+export const GROUPS = [0, 1, 3, 4, 5, 6, 7, 8, 9] as const;
+
+/** SKIN_TONES are the modifiers U+1F3FB (light) … U+1F3FF (dark); tone n is SKIN_TONES[n-1]. */
+export const SKIN_TONES = ["\u{1F3FB}", "\u{1F3FC}", "\u{1F3FD}", "\u{1F3FE}", "\u{1F3FF}"] as const;
+
+/**
+ * withTone is e in skin tone n (1 light … 5 dark; 0 is the default yellow):
+ * the variant whose every person has that tone. Emoji of two people list
+ * mixed tones too; one without a uniform variant stays as it is.
+ */
+export function withTone(e: Emoji, tone: number): Emoji {
+  if (!tone || !e.skins) return e;
+  const mod = SKIN_TONES[tone - 1];
+  if (!mod) return e;
+  return (
+    e.skins.find((s) => {
+      const mods = [...s.unicode].filter((c) => (SKIN_TONES as readonly string[]).includes(c));
+      return mods.length > 0 && mods.every((c) => c === mod);
+    }) ?? e
+  );
+}
+
+/**
+ * findEmoji is searchIn for the picker's search box: an emoji pasted or
+ * typed from the system's keyboard (a two-tone kiss, say) is found as
+ * itself, first.
+ */
+export function findEmoji(data: EmojiData, q: string, limit = 8): Emoji[] {
+  const s = q.trim();
+  const exact = data.byUnicode.get(canonical(s)) ?? data.byUnicode.get(s);
+  const hits = searchIn(data, q, limit);
+  if (!exact) return hits;
+  return [exact, ...hits.filter((e) => e !== exact)].slice(0, limit);
+}
+
+export const RECENT_MAX = 24;
+const RECENT_KEY = "hanashi.emoji.recent";
+const TONE_KEY = "hanashi.emoji.tone";
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage refused (a private window, a sandbox): nothing remembered
+  }
+}
+
+function store(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // full or refused: the picker works without memory
+  }
+}
+
+/** recentEmoji is what this browser picked, the most recent first. */
+export function recentEmoji(): string[] {
+  try {
+    const v: unknown = JSON.parse(stored(RECENT_KEY) ?? "[]");
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && x !== "").slice(0, RECENT_MAX) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** withRecent is list with emoji moved (or added) to the front, at most max long. */
+export function withRecent(list: readonly string[], emoji: string, max = RECENT_MAX): string[] {
+  return [emoji, ...list.filter((e) => e !== emoji)].slice(0, max);
+}
+
+/** rememberEmoji puts emoji (canonical) at the front of the recently used. */
+export function rememberEmoji(emoji: string): void {
+  store(RECENT_KEY, JSON.stringify(withRecent(recentEmoji(), canonical(emoji))));
+}
+
+/** skinTone is the tone chosen in the picker: 0 (default) to 5. */
+export function skinTone(): number {
+  const n = Number(stored(TONE_KEY) ?? 0);
+  return Number.isInteger(n) && n >= 0 && n <= 5 ? n : 0;
+}
+
+export function setSkinTone(n: number): void {
+  store(TONE_KEY, String(n));
+}

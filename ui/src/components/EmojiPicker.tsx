@@ -1,9 +1,8 @@
-// The emoji picker: today the six common reactions. A searchable picker
-// over emojibase's data (../emoji.ts), with skin tones and the recently
-// used, takes this component's place with the same props.
+// The emoji picker: a searchable popover of every emoji (EmojiPanel.tsx),
+// a chunk of its own loaded when a picker first opens, so the first
+// screen does not wait for it.
 
-import { EMOJI } from "../client";
-import { t } from "../i18n";
+import { lazy, Suspense } from "preact/compat";
 
 export interface EmojiPickerProps {
   /** a chosen emoji, in canonical form (../emoji.ts canonical) */
@@ -14,26 +13,12 @@ export interface EmojiPickerProps {
   chosen?: (emoji: string) => boolean;
 }
 
-export function EmojiPicker({ onPick, chosen }: EmojiPickerProps) {
+const Panel = lazy(() => import("./EmojiPanel"));
+
+export function EmojiPicker(p: EmojiPickerProps) {
   return (
-    <div class="picker" role="group" aria-label={t("reaction.picker")}>
-      {EMOJI.map((e) => {
-        const mine = chosen?.(e) ?? false;
-        return (
-          <button
-            key={e}
-            type="button"
-            tabIndex={-1}
-            class={mine ? "ghost small pick mine" : "ghost small pick"}
-            data-emoji={e}
-            aria-pressed={mine}
-            aria-label={t("reaction.add", { emoji: e })}
-            onClick={() => onPick(e)}
-          >
-            {e}
-          </button>
-        );
-      })}
-    </div>
+    <Suspense fallback={null}>
+      <Panel {...p} />
+    </Suspense>
   );
 }
