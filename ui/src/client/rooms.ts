@@ -1,7 +1,7 @@
 // The room list and the feeds (the snapshot taken on every connect), the
 // actions on rooms, the route, the room on screen and its read marker.
 
-import { batch } from "@preact/signals";
+import { batch, effect } from "@preact/signals";
 import { api, APIError, unauthorized } from "../api";
 import { t } from "../i18n";
 import { parseRoute, roomHash } from "../route";
@@ -16,7 +16,8 @@ import { fail, life, meID, PAGE, pageVisible, scroll, showRoomError } from "./co
 import { active } from "./presence";
 import { signedOut } from "./session";
 import { socket } from "./stream";
-import { closeThread, markThreadRead, openThread } from "./threads";
+import { closeThread, loadOlderReplies, markThreadRead, openThread } from "./threads";
+import { goTo } from "../state/reading";
 
 type Snapshot = [{ rooms: Room[] }, { rooms: UnreadCount[]; threads: UnreadThread[] }];
 
@@ -199,8 +200,16 @@ export function navigate(hash: string): void {
 export function applyRoute(): void {
   if (!me.value) return;
   const r = parseRoute(location.hash);
+  if (r.room !== null && r.message !== null && !rooms.value.has(r.room)) {
+    void openUnlisted(r.room, r.thread, r.message);
+    return;
+  }
   if (r.room === null || !rooms.value.has(r.room)) {
     if (r.room === null && current.value !== null) unselect();
+    return;
+  }
+  if (r.message !== null) {
+    void openMessage(r.room, r.thread, r.message);
     return;
   }
   if (r.room !== current.value) void selectRoom(r.room);
@@ -209,6 +218,20 @@ export function applyRoute(): void {
 }
 
 window.addEventListener("hashchange", () => applyRoute());
+
+/** openUnlisted follows a permalink into a room not on the list (a public room one is not in): asked for first. */
+async function openUnlisted(room: number, root: string | null, id: string): Promise<void> {
+  try {
+    const data = await api<{ room: Room }>("GET", `rooms/${room}`);
+    putRoom(data.room);
+  } catch (err) {
+    history.replaceState(history.state, "", location.pathname + location.search);
+    if (err instanceof APIError && err.status === 404) showRoomError(t("reading.notFound"));
+    else fail(err, showRoomError);
+    return;
+  }
+  await openMessage(room, root, id);
+}
 
 export function unselect(): void {
   batch(() => {
@@ -300,21 +323,118 @@ export async function loadNewest(rs: RoomState): Promise<void> {
   }
 }
 
+/** loadOlder reads the page before the oldest message loaded of the room on screen. */
 export async function loadOlder(): Promise<void> {
   const rs = currentRoom.value;
-  if (!rs || !rs.list.loaded || rs.loadingOlder || !rs.list.more) return;
-  rs.loadingOlder = true;
-  try {
-    const data = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?before=${rs.list.oldest}&limit=${PAGE}`);
-    if (open.get(rs.id) !== rs) return;
-    for (const m of data.messages) if (!rs.list.bySeq.has(m.seq)) rs.list.put(m);
-    rs.list.more = data.messages.length >= PAGE;
-    rs.bump();
-  } catch (err) {
-    fail(err, (text) => (rs.error.value = text));
-  } finally {
-    rs.loadingOlder = false;
+  // The further back the reader goes, the bigger the pages (up to the API's 1000).
+  if (rs) await loadOlderOf(rs, Math.min(MAX_PAGE, Math.max(PAGE, rs.list.bySeq.size)));
+}
+
+const MAX_PAGE = 1000; // the most messages a history request answers
+const olderLoads = new WeakMap<RoomState, Promise<boolean>>();
+
+/** loadOlderOf reads up to limit messages before the oldest loaded (one request at a time); false on an error. */
+function loadOlderOf(rs: RoomState, limit: number): Promise<boolean> {
+  const running = olderLoads.get(rs);
+  if (running) return running;
+  if (!rs.list.loaded || !rs.list.more) return Promise.resolve(true);
+  const load = (async () => {
+    rs.loadingOlder = true;
+    try {
+      const data = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?before=${rs.list.oldest}&limit=${limit}`);
+      if (open.get(rs.id) !== rs) return false;
+      for (const m of data.messages) {
+        if (rs.list.bySeq.has(m.seq)) continue;
+        rs.list.put(m);
+        people.set(m.author.id, m.author);
+      }
+      rs.list.more = data.messages.length >= limit;
+      rs.bump();
+      return true;
+    } catch (err) {
+      fail(err, (text) => (rs.error.value = text));
+      return false;
+    } finally {
+      rs.loadingOlder = false;
+      olderLoads.delete(rs);
+    }
+  })();
+  olderLoads.set(rs, load);
+  return load;
+}
+
+/**
+ * loadUntil pages the room's history back until the message of seq is
+ * loaded (or there is nothing older): one request where it can, since a
+ * page counts messages and seqs count every event. False on an error.
+ */
+export async function loadUntil(rs: RoomState, seq: number): Promise<boolean> {
+  await whenLoaded(rs, () => open.get(rs.id) !== rs);
+  while (open.get(rs.id) === rs && rs.list.loaded && rs.list.more && rs.list.oldest > seq) {
+    const limit = Math.min(MAX_PAGE, Math.max(PAGE, rs.list.oldest - seq + PAGE));
+    if (!(await loadOlderOf(rs, limit))) return false;
   }
+  return open.get(rs.id) === rs && rs.list.loaded;
+}
+
+/** whenLoaded resolves once a room's newest page (a thread's) is loaded, failed to load, or is no longer shown. */
+function whenLoaded(v: { rev: { value: number }; list: { loaded: boolean }; error: { value: string } }, gone: () => boolean = () => false): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = effect(() => {
+      v.rev.value;
+      if (v.list.loaded || v.error.value || gone()) {
+        queueMicrotask(() => stop());
+        resolve();
+      }
+    });
+  });
+}
+
+let opening = 0;
+
+/**
+ * openMessage follows a permalink: it opens the room (and for a reply
+ * the thread), asks for the message to learn its seq, pages the history
+ * back to it and asks the list to show it. The address becomes the
+ * room's (the thread's) again at once: the link is followed once, and a
+ * reconnect does not follow it again. A message that is gone, or never
+ * was, is said so over the room.
+ */
+export async function openMessage(room: number, root: string | null, id: string): Promise<void> {
+  const n = ++opening;
+  history.replaceState(history.state, "", location.pathname + location.search + roomHash(room, root));
+  if (current.value !== room) await selectRoom(room);
+  const rs = open.get(room);
+  if (!rs || n !== opening) return;
+  const show = (text: string) => {
+    if (current.value === room) rs.error.value = text;
+  };
+  let m: Message;
+  try {
+    m = (await api<{ message: Message }>("GET", `rooms/${room}/messages/${encodeURIComponent(id)}`)).message;
+  } catch (err) {
+    if (n !== opening) return;
+    if (err instanceof APIError && err.status === 404) show(t("reading.notFound"));
+    else fail(err, show);
+    return;
+  }
+  if (n !== opening || current.value !== room) return;
+  if (m.thread) {
+    // A reply: the thread opens with it in view; its root is shown in the room when loaded.
+    history.replaceState(history.state, "", location.pathname + location.search + roomHash(room, m.thread));
+    await openThread(room, m.thread);
+    const ts = thread.value;
+    if (n !== opening || !ts || ts.rootId !== m.thread) return;
+    await whenLoaded(ts, () => thread.value !== ts);
+    while (ts.list.more && ts.list.oldest > m.seq && thread.value === ts) {
+      if (!(await loadOlderReplies(Math.min(MAX_PAGE, Math.max(PAGE, ts.list.oldest - m.seq + PAGE))))) return;
+    }
+    if (n === opening) goTo("thread-messages", m.id ?? id);
+    return;
+  }
+  if (thread.value) closeThread(false);
+  if (!(await loadUntil(rs, m.seq)) || n !== opening) return;
+  goTo("messages", m.id ?? id);
 }
 
 /** reloadRoom forgets an opened room's history and loads it again. */
