@@ -166,18 +166,13 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
             id="jump-latest"
             class="small"
             type="button"
-            aria-label={since > 0 ? t("reading.jumpLatestNew", { count: since }) : undefined}
             onClick={() => {
               handle.current?.toBottom(true);
               scroll.atBottom = true;
             }}
           >
             {t("reading.jumpLatest")}
-            {since > 0 && (
-              <span class="jump-count" aria-hidden="true">
-                {since}
-              </span>
-            )}
+            {since > 0 && <span class="jump-count">{t("reading.newCount", { count: since })}</span>}
           </button>
         )}
       </div>
