@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hanashi-chat/hanashi"
 	"github.com/hanashi-chat/hanashi/sqlite"
@@ -208,8 +209,8 @@ func TestBrowserLongList(t *testing.T) {
 	addr := freeAddr(t)
 	browserStartServer(t, addr, dir, deadline)
 	alice := browserOpen(t, chromium, "alice", deadline)
-	alice.emulateDesktop(t, 1280, 800)
 	alice.pickName(t, browserBase(addr))
+	alice.emulateDesktop(t, 1280, 800)
 	room := fmt.Sprint(r.id)
 	browserChatOpenRoom(t, alice, room)
 	first, last := r.msgs[0].ID, r.msgs[n-1].ID
@@ -271,13 +272,13 @@ func TestBrowserLongList(t *testing.T) {
 
 	// By keyboard, across messages not rendered: Home, then down, then End.
 	alice.do(t, "focus the newest", chromedp.Evaluate[chromedp.Void](readingMsg("messages", last)+`.focus()`))
-	focusedID := `document.activeElement?.dataset.id ?? ""`
-	alice.key(t, "\ue011") // Home
+	focusedID := `(document.activeElement?.dataset.id ?? "")`
+	alice.key(t, kb.Home)
 	alice.poll(t, "the oldest focused", fmt.Sprintf(`%s === %q`, focusedID, first))
-	alice.key(t, "\ue015") // ArrowDown
+	alice.key(t, kb.ArrowDown)
 	alice.poll(t, "the second focused", fmt.Sprintf(`%s === %q`, focusedID, r.msgs[1].ID))
 	alice.poll(t, "Jump to latest offered", `!`+browserHidden("jump-latest"))
-	alice.key(t, "\ue010") // End
+	alice.key(t, kb.End)
 	alice.poll(t, "the newest focused", fmt.Sprintf(`%s === %q`, focusedID, last))
 	if got := browserEval[int](t, alice, `document.querySelectorAll("#messages .message").length`); got >= 300 {
 		t.Errorf("alice: %d messages rendered after Home and End; want fewer than 300", got)

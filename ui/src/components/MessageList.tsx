@@ -15,7 +15,7 @@
 
 import type { ComponentChildren, VNode } from "preact";
 import { dayLabel, t } from "../i18n";
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { parseRoute } from "../route";
 import { target } from "../state/reading";
 import type { MentionName } from "../markdown";
@@ -69,11 +69,13 @@ export interface ListHandle {
 /** the most messages rendered at once; a list this long or shorter is rendered whole */
 export const MAX_RENDERED = 240;
 /** how many the window grows by as the reader nears one of its ends */
-const STEP = 60;
+const STEP = 40;
 /** how long a permalink's message stays marked */
 export const HIGHLIGHT_MS = 4000;
 
 export const LONG_PRESS = 500; // ms
+
+type Item = { key: string; m: Msg; pending?: OutboxEntry };
 
 function keyOf(m: Msg): string {
   return m.id ?? `seq-${m.seq}`;
@@ -194,33 +196,37 @@ export function MessageList(p: ListProps) {
   const lastState = useRef("");
   const fills = useRef(0);
 
-  const items: { key: string; m: Msg; pending?: OutboxEntry }[] = p.messages.map((m) => ({ key: keyOf(m), m }));
-  for (const e of p.pending) {
-    items.push({
-      key: "c-" + e.client_id,
-      pending: e,
-      m: {
-        room: e.room,
-        seq: 0,
-        kind: "message",
-        author: p.me,
-        body: e.body ?? "",
-        created_at: e.at,
-        thread: e.thread,
-      },
-    });
-  }
-  const n = items.length;
-  const index = new Map<string, number>();
-  items.forEach((it, i) => index.set(it.key, i));
   const newAfter = p.newAfter ?? -1;
-  let newKey: string | null = null;
-  for (const it of items) {
-    if (isNew(it, p.me.id, newAfter)) {
-      newKey = it.key;
-      break;
+  // (10,000 messages: made again only when the list changed)
+  const { items, index, newKey } = useMemo(() => {
+    const items: Item[] = p.messages.map((m) => ({ key: keyOf(m), m }));
+    for (const e of p.pending) {
+      items.push({
+        key: "c-" + e.client_id,
+        pending: e,
+        m: {
+          room: e.room,
+          seq: 0,
+          kind: "message",
+          author: p.me,
+          body: e.body ?? "",
+          created_at: e.at,
+          thread: e.thread,
+        },
+      });
     }
-  }
+    const index = new Map<string, number>();
+    items.forEach((it, i) => index.set(it.key, i));
+    let newKey: string | null = null;
+    for (const it of items) {
+      if (isNew(it, p.me.id, newAfter)) {
+        newKey = it.key;
+        break;
+      }
+    }
+    return { items, index, newKey };
+  }, [p.messages, p.pending, p.me, newAfter]);
+  const n = items.length;
 
   // A permalink's message, once it is loaded: the window moves to it.
   const tg = target.value;

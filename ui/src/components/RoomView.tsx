@@ -86,11 +86,12 @@ function ChildForm({ room, close }: { room: Room; close(): void }) {
 }
 
 function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: readonly MentionName[] }) {
-  rs.rev.value; // re-render when the list changes
+  const rev = rs.rev.value; // re-render when the list changes
   const user = me.value!;
   const handle = useRef<ListHandle | null>(null);
-  const list = rs.list.sorted();
-  const mine = pending.value.filter((e) => e.room === rs.id && !e.thread);
+  const list = useMemo(() => rs.list.sorted(), [rs, rev]);
+  const all = pending.value;
+  const mine = useMemo(() => all.filter((e) => e.room === rs.id && !e.thread), [all, rs]);
   const unread = threadUnread.value;
   const [at, setAt] = useState<ScrollState>({ atBottom: true, away: false, newAbove: false, hasNew: false });
   // "Jump to first unread" is offered on entering the room, until the
@@ -110,7 +111,9 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
   const unreadOlder = newAfter >= 0 && rs.list.loaded && rs.list.more && rs.list.oldest > newAfter + 1;
   const showUnread = offer && rs.list.loaded && newAfter >= 0 && (at.newAbove || unreadOlder);
   let since = 0;
-  if (at.away) for (const m of list) if (m.seq > leftAt.current && m.author.id !== user.id) since++;
+  if (at.away) {
+    for (let i = list.length - 1; i >= 0 && list[i]!.seq > leftAt.current; i--) if (list[i]!.author.id !== user.id) since++;
+  }
 
   const onScrollState = (st: ScrollState) => {
     if (st.away && !at.away) leftAt.current = rs.list.newest();
