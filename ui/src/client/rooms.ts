@@ -406,6 +406,7 @@ export async function openMessage(room: number, root: string | null, id: string)
   if (current.value !== room) await selectRoom(room);
   const rs = open.get(room);
   if (!rs || n !== opening) return;
+  rs.error.value = "";
   const show = (text: string) => {
     if (current.value === room) rs.error.value = text;
   };
