@@ -16,8 +16,8 @@ import { fail, life, meID, PAGE, pageVisible, scroll, showRoomError } from "./co
 import { active } from "./presence";
 import { signedOut } from "./session";
 import { socket } from "./stream";
-import { closeThread, loadOlderReplies, markThreadRead, openThread } from "./threads";
-import { goTo } from "../state/reading";
+import { openMessage, openUnlisted } from "./permalinks";
+import { closeThread, markThreadRead, openThread } from "./threads";
 
 type Snapshot = [{ rooms: Room[] }, { rooms: UnreadCount[]; threads: UnreadThread[] }];
 
@@ -219,20 +219,6 @@ export function applyRoute(): void {
 
 window.addEventListener("hashchange", () => applyRoute());
 
-/** openUnlisted follows a permalink into a room not on the list (a public room one is not in): asked for first. */
-async function openUnlisted(room: number, root: string | null, id: string): Promise<void> {
-  try {
-    const data = await api<{ room: Room }>("GET", `rooms/${room}`);
-    putRoom(data.room);
-  } catch (err) {
-    history.replaceState(history.state, "", location.pathname + location.search);
-    if (err instanceof APIError && err.status === 404) showRoomError(t("reading.notFound"));
-    else fail(err, showRoomError);
-    return;
-  }
-  await openMessage(room, root, id);
-}
-
 export function unselect(): void {
   batch(() => {
     current.value = null;
@@ -330,7 +316,7 @@ export async function loadOlder(): Promise<void> {
   if (rs) await loadOlderOf(rs, Math.min(MAX_PAGE, Math.max(PAGE, rs.list.bySeq.size)));
 }
 
-const MAX_PAGE = 1000; // the most messages a history request answers
+export const MAX_PAGE = 1000; // the most messages a history request answers
 const olderLoads = new WeakMap<RoomState, Promise<boolean>>();
 
 /** loadOlderOf reads up to limit messages before the oldest loaded (one request at a time); false on an error. */
@@ -378,7 +364,7 @@ export async function loadUntil(rs: RoomState, seq: number): Promise<boolean> {
 }
 
 /** whenLoaded resolves once a room's newest page (a thread's) is loaded, failed to load, or is no longer shown. */
-function whenLoaded(v: { rev: { value: number }; list: { loaded: boolean }; error: { value: string } }, gone: () => boolean = () => false): Promise<void> {
+export function whenLoaded(v: { rev: { value: number }; list: { loaded: boolean }; error: { value: string } }, gone: () => boolean = () => false): Promise<void> {
   return new Promise((resolve) => {
     const stop = effect(() => {
       v.rev.value;
@@ -388,54 +374,6 @@ function whenLoaded(v: { rev: { value: number }; list: { loaded: boolean }; erro
       }
     });
   });
-}
-
-let opening = 0;
-
-/**
- * openMessage follows a permalink: it opens the room (and for a reply
- * the thread), asks for the message to learn its seq, pages the history
- * back to it and asks the list to show it. The address becomes the
- * room's (the thread's) again at once: the link is followed once, and a
- * reconnect does not follow it again. A message that is gone, or never
- * was, is said so over the room.
- */
-export async function openMessage(room: number, root: string | null, id: string): Promise<void> {
-  const n = ++opening;
-  history.replaceState(history.state, "", location.pathname + location.search + roomHash(room, root));
-  if (current.value !== room) await selectRoom(room);
-  const rs = open.get(room);
-  if (!rs || n !== opening) return;
-  rs.error.value = "";
-  const show = (text: string) => {
-    if (current.value === room) rs.error.value = text;
-  };
-  let m: Message;
-  try {
-    m = (await api<{ message: Message }>("GET", `rooms/${room}/messages/${encodeURIComponent(id)}`)).message;
-  } catch (err) {
-    if (n !== opening) return;
-    if (err instanceof APIError && err.status === 404) show(t("reading.notFound"));
-    else fail(err, show);
-    return;
-  }
-  if (n !== opening || current.value !== room) return;
-  if (m.thread) {
-    // A reply: the thread opens with it in view; its root is shown in the room when loaded.
-    history.replaceState(history.state, "", location.pathname + location.search + roomHash(room, m.thread));
-    await openThread(room, m.thread);
-    const ts = thread.value;
-    if (n !== opening || !ts || ts.rootId !== m.thread) return;
-    await whenLoaded(ts, () => thread.value !== ts);
-    while (ts.list.more && ts.list.oldest > m.seq && thread.value === ts) {
-      if (!(await loadOlderReplies(Math.min(MAX_PAGE, Math.max(PAGE, ts.list.oldest - m.seq + PAGE))))) return;
-    }
-    if (n === opening) goTo("thread-messages", m.id ?? id);
-    return;
-  }
-  if (thread.value) closeThread(false);
-  if (!(await loadUntil(rs, m.seq)) || n !== opening) return;
-  goTo("messages", m.id ?? id);
 }
 
 /** reloadRoom forgets an opened room's history and loads it again. */

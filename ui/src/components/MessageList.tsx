@@ -248,7 +248,9 @@ export function MessageList(p: ListProps) {
     hi = n - 1;
   }
   if (hi - lo + 1 > MAX_RENDERED) {
-    if (win.current.hi === null) lo = hi - MAX_RENDERED + 1;
+    // Following the newest, the oldest rendered go; reading further up,
+    // what comes waits below until the reader scrolls down to it.
+    if (win.current.hi === null && stick.current) lo = hi - MAX_RENDERED + 1;
     else hi = lo + MAX_RENDERED - 1;
   }
   win.current = { lo: items[lo]?.key ?? null, hi: hi >= n - 1 ? null : (items[hi]?.key ?? null) };
