@@ -6,7 +6,7 @@ import "fake-indexeddb/auto";
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { inAppLink, MAX_RENDERED, MessageList, withDividers } from "../src/components/MessageList";
+import { inAppLink, MAX_RENDERED, MessageList, withDividers, type ListHandle } from "../src/components/MessageList";
 import { dayLabel, lang } from "../src/i18n";
 import { putRoom } from "../src/state/rooms";
 import { goTo, target } from "../src/state/reading";
@@ -106,6 +106,34 @@ describe("the windowed list", { timeout: 30000 }, () => {
     // a target for another list is left for it
     act(() => goTo("thread-messages", "m43"));
     expect(target.value?.id).toBe("m43");
+  });
+
+  it("leaves a reader further up where they are when new messages come; toBottom follows them again", () => {
+    const handle: { current: ListHandle | null } = { current: null };
+    const scroller = document.createElement("div");
+    scroller.className = "scroller";
+    document.body.append(scroller);
+    mounted.push(scroller);
+    const show = (list: Message[]) =>
+      act(() => {
+        render(
+          <MessageList id="messages" label="Messages" messages={list} pending={[]} me={me} member moderator={false} names={[]} handle={handle} />,
+          scroller,
+        );
+      });
+    const ids = () => [...scroller.querySelectorAll<HTMLElement>(".message")].map((m) => m.dataset.id);
+    show(many(300));
+    act(() => void handle.current!.reveal("m10", { focus: true }));
+    expect(ids()).toContain("m10");
+    show(many(400));
+    expect(ids()).toContain("m10");
+    expect(ids()).not.toContain("m400");
+    expect(ids().length).toBeLessThanOrEqual(MAX_RENDERED);
+    act(() => handle.current!.toBottom());
+    expect(ids().at(-1)).toBe("m400");
+    show(many(450));
+    expect(ids().at(-1)).toBe("m450");
+    expect(ids().length).toBeLessThanOrEqual(MAX_RENDERED);
   });
 
   it("keeps the day and the group going across the window's edge", () => {
