@@ -129,6 +129,30 @@ func (s *Server) handleThread() http.Handler {
 	})
 }
 
+// handleMessage answers one message of a visible room, folded as history
+// folds it: a top-level message, a room link or a reply (its thread names
+// the root). A permalink's client learns the message's seq from it, to
+// page the history back to it. Change events (edits, reactions) are not
+// messages: 404, like an id that is not in the room.
+func (s *Server) handleMessage() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		room, err := s.visibleRoom(r)
+		if err != nil {
+			return err
+		}
+		id, err := messageID(r, "msg")
+		if err != nil {
+			return err
+		}
+		m, err := s.cfg.Store.HistoryMessage(r.Context(), room.ID, id, userFrom(r.Context()).ID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, messageResponse{utcMessage(m)})
+		return nil
+	})
+}
+
 // post stores p in room, which the caller has found visible, through the
 // hub, and answers the stored event: 201 when it is new, 200 for a resend
 // of one stored before (or when always200, for changes to a message).

@@ -348,6 +348,19 @@ func TestChatHTTPEvents(t *testing.T) {
 		t.Errorf("thread = %+v, want the folded root and the deleted reply", th)
 	}
 
+	// One message, folded as in the history: what a permalink opens.
+	var one struct{ Message hanashi.Message }
+	bob.ok(http.StatusOK, "GET", base+"/messages/"+string(root.ID), nil, &one)
+	if got := one.Message; got.ID != root.ID || got.Seq != root.Seq || got.Body != "hello, edited" || got.Replies != 1 ||
+		len(got.Reactions) != 1 || got.Reactions[0].Count != 2 || !got.Reactions[0].Mine || got.CreatedAt.Location() != time.UTC {
+		t.Errorf("GET message = %+v, want the root folded as the history has it, bob's 👍 his", got)
+	}
+	bob.ok(http.StatusOK, "GET", base+"/messages/"+string(reply.ID), nil, &one)
+	if got := one.Message; got.ID != reply.ID || got.Thread != root.ID || !got.Deleted || got.Body != "" {
+		t.Errorf("GET reply = %+v, want the deleted reply naming its root", got)
+	}
+	bob.ok(http.StatusNotFound, "GET", base+"/messages/"+string(edit.ID), nil, nil) // an edit is not a message
+
 	// The moderator (the room's creator) deletes somebody else's message.
 	other := bob.send(room.ID, "b2", "spam", "")
 	alice.ok(http.StatusOK, "DELETE", base+"/messages/"+string(other.ID), nil, &ev)
@@ -446,6 +459,9 @@ func TestChatHTTPRefusals(t *testing.T) {
 		{"message of another room", bob, 404, "not_found", "PATCH", base + "/messages/" + string(elsewhere.ID), map[string]any{"body": "x"}},
 		{"delete a message of another room", bob, 404, "not_found", "DELETE", base + "/messages/" + string(elsewhere.ID), nil},
 		{"react to a message of another room", bob, 404, "not_found", "PUT", base + "/messages/" + string(elsewhere.ID) + "/reactions/x", nil},
+		{"get an unknown message", bob, 404, "not_found", "GET", base + "/messages/nonesuch", nil},
+		{"get a message of another room", bob, 404, "not_found", "GET", base + "/messages/" + string(elsewhere.ID), nil},
+		{"get a message id not text", bob, 404, "not_found", "GET", base + "/messages/%FF%00", nil},
 		{"thread of another room's message", bob, 404, "not_found", "GET", base + "/threads/" + string(elsewhere.ID), nil},
 		{"thread of a reply", bob, 404, "not_found", "GET", base + "/threads/" + string(reply.ID), nil},
 		{"follow a reply", bob, 404, "not_found", "PUT", base + "/threads/" + string(reply.ID) + "/follow", nil},
@@ -492,7 +508,7 @@ func TestChatHTTPRefusals(t *testing.T) {
 		m := b + "/messages/" + string(who.msg)
 		for _, c := range []struct{ method, path string }{
 			{"GET", b}, {"GET", b + "/history"}, {"GET", b + "/messages"}, {"GET", b + "/members"},
-			{"GET", b + "/threads/" + string(who.msg)}, {"POST", b + "/messages"}, {"PATCH", m}, {"DELETE", m},
+			{"GET", b + "/threads/" + string(who.msg)}, {"GET", m}, {"POST", b + "/messages"}, {"PATCH", m}, {"DELETE", m},
 			{"PUT", m + "/reactions/x"}, {"DELETE", m + "/reactions/x"}, {"PUT", b + "/read"},
 			{"PUT", b + "/threads/" + string(who.msg) + "/read"}, {"PUT", b + "/threads/" + string(who.msg) + "/follow"},
 			{"DELETE", b + "/threads/" + string(who.msg) + "/follow"}, {"POST", "/api/v1/rooms"},

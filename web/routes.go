@@ -53,6 +53,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/rooms/{id}/history", s.authed(s.handleHistory()))
 	mux.Handle("GET /api/v1/rooms/{id}/threads/{root}", s.authed(s.handleThread()))
 	mux.Handle("POST /api/v1/rooms/{id}/messages", s.authed(s.handlePostMessage()))
+	mux.Handle("GET /api/v1/rooms/{id}/messages/{msg}", s.authed(s.handleMessage()))
 	mux.Handle("PATCH /api/v1/rooms/{id}/messages/{msg}", s.authed(s.handleChangeMessage(hanashi.KindEdit)))
 	mux.Handle("DELETE /api/v1/rooms/{id}/messages/{msg}", s.authed(s.handleChangeMessage(hanashi.KindDelete)))
 	mux.Handle("PUT /api/v1/rooms/{id}/messages/{msg}/reactions/{emoji}", s.authed(s.handleChangeMessage(hanashi.KindReact)))

@@ -7,6 +7,7 @@ import { start } from "./client";
 import { App } from "./components/App";
 import { lang } from "./i18n";
 import "./theme";
+import { startTitle } from "./title";
 
 effect(() => {
   document.documentElement.lang = lang.value;
@@ -14,6 +15,7 @@ effect(() => {
 
 render(<App />, document.getElementById("app")!);
 void start();
+startTitle();
 
 // The composer stays above the on-screen keyboard: where the browser does
 // not resize the layout for it (interactive-widget), the page takes the

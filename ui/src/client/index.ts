@@ -24,6 +24,7 @@ export {
   join,
   leave,
   loadOlder,
+  loadUntil,
   markRead,
   navigate,
   openChild,

@@ -1,7 +1,7 @@
 // The room list and the feeds (the snapshot taken on every connect), the
 // actions on rooms, the route, the room on screen and its read marker.
 
-import { batch } from "@preact/signals";
+import { batch, effect } from "@preact/signals";
 import { api, APIError, unauthorized } from "../api";
 import { t } from "../i18n";
 import { parseRoute, roomHash } from "../route";
@@ -16,6 +16,7 @@ import { fail, life, meID, PAGE, pageVisible, scroll, showRoomError } from "./co
 import { active } from "./presence";
 import { signedOut } from "./session";
 import { socket } from "./stream";
+import { openMessage, openUnlisted } from "./permalinks";
 import { closeThread, markThreadRead, openThread } from "./threads";
 
 type Snapshot = [{ rooms: Room[] }, { rooms: UnreadCount[]; threads: UnreadThread[] }];
@@ -199,8 +200,16 @@ export function navigate(hash: string): void {
 export function applyRoute(): void {
   if (!me.value) return;
   const r = parseRoute(location.hash);
+  if (r.room !== null && r.message !== null && !rooms.value.has(r.room)) {
+    void openUnlisted(r.room, r.thread, r.message);
+    return;
+  }
   if (r.room === null || !rooms.value.has(r.room)) {
     if (r.room === null && current.value !== null) unselect();
+    return;
+  }
+  if (r.message !== null) {
+    void openMessage(r.room, r.thread, r.message);
     return;
   }
   if (r.room !== current.value) void selectRoom(r.room);
@@ -300,21 +309,71 @@ export async function loadNewest(rs: RoomState): Promise<void> {
   }
 }
 
+/** loadOlder reads the page before the oldest message loaded of the room on screen. */
 export async function loadOlder(): Promise<void> {
   const rs = currentRoom.value;
-  if (!rs || !rs.list.loaded || rs.loadingOlder || !rs.list.more) return;
-  rs.loadingOlder = true;
-  try {
-    const data = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?before=${rs.list.oldest}&limit=${PAGE}`);
-    if (open.get(rs.id) !== rs) return;
-    for (const m of data.messages) if (!rs.list.bySeq.has(m.seq)) rs.list.put(m);
-    rs.list.more = data.messages.length >= PAGE;
-    rs.bump();
-  } catch (err) {
-    fail(err, (text) => (rs.error.value = text));
-  } finally {
-    rs.loadingOlder = false;
+  // The further back the reader goes, the bigger the pages (up to the API's 1000).
+  if (rs) await loadOlderOf(rs, Math.min(MAX_PAGE, Math.max(PAGE, rs.list.bySeq.size)));
+}
+
+export const MAX_PAGE = 1000; // the most messages a history request answers
+const olderLoads = new WeakMap<RoomState, Promise<boolean>>();
+
+/** loadOlderOf reads up to limit messages before the oldest loaded (one request at a time); false on an error. */
+function loadOlderOf(rs: RoomState, limit: number): Promise<boolean> {
+  const running = olderLoads.get(rs);
+  if (running) return running;
+  if (!rs.list.loaded || !rs.list.more) return Promise.resolve(true);
+  const load = (async () => {
+    rs.loadingOlder = true;
+    try {
+      const data = await api<{ messages: Message[] }>("GET", `rooms/${rs.id}/history?before=${rs.list.oldest}&limit=${limit}`);
+      if (open.get(rs.id) !== rs) return false;
+      for (const m of data.messages) {
+        if (rs.list.bySeq.has(m.seq)) continue;
+        rs.list.put(m);
+        people.set(m.author.id, m.author);
+      }
+      rs.list.more = data.messages.length >= limit;
+      rs.bump();
+      return true;
+    } catch (err) {
+      fail(err, (text) => (rs.error.value = text));
+      return false;
+    } finally {
+      rs.loadingOlder = false;
+      olderLoads.delete(rs);
+    }
+  })();
+  olderLoads.set(rs, load);
+  return load;
+}
+
+/**
+ * loadUntil pages the room's history back until the message of seq is
+ * loaded (or there is nothing older): one request where it can, since a
+ * page counts messages and seqs count every event. False on an error.
+ */
+export async function loadUntil(rs: RoomState, seq: number): Promise<boolean> {
+  await whenLoaded(rs, () => open.get(rs.id) !== rs);
+  while (open.get(rs.id) === rs && rs.list.loaded && rs.list.more && rs.list.oldest > seq) {
+    const limit = Math.min(MAX_PAGE, Math.max(PAGE, rs.list.oldest - seq + PAGE));
+    if (!(await loadOlderOf(rs, limit))) return false;
   }
+  return open.get(rs.id) === rs && rs.list.loaded;
+}
+
+/** whenLoaded resolves once a room's newest page (a thread's) is loaded, failed to load, or is no longer shown. */
+export function whenLoaded(v: { rev: { value: number }; list: { loaded: boolean }; error: { value: string } }, gone: () => boolean = () => false): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = effect(() => {
+      v.rev.value;
+      if (v.list.loaded || v.error.value || gone()) {
+        queueMicrotask(() => stop());
+        resolve();
+      }
+    });
+  });
 }
 
 /** reloadRoom forgets an opened room's history and loads it again. */

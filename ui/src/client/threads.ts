@@ -46,20 +46,23 @@ export function closeThread(route = true): void {
   document.getElementById(fine ? "composer" : "main")?.focus();
 }
 
-export async function loadOlderReplies(): Promise<void> {
+/** loadOlderReplies reads the page of replies before the oldest loaded; false on an error. */
+export async function loadOlderReplies(limit = PAGE): Promise<boolean> {
   const ts = thread.value;
-  if (!ts || !ts.list.more) return;
+  if (!ts || !ts.list.more) return true;
   try {
     const data = await api<{ messages: Message[] }>(
       "GET",
-      `rooms/${ts.room}/threads/${encodeURIComponent(ts.rootId)}?before=${ts.list.oldest}&limit=${PAGE}`,
+      `rooms/${ts.room}/threads/${encodeURIComponent(ts.rootId)}?before=${ts.list.oldest}&limit=${limit}`,
     );
-    if (thread.value !== ts) return;
+    if (thread.value !== ts) return false;
     for (const m of data.messages) if (!ts.list.bySeq.has(m.seq)) ts.list.put(m);
-    ts.list.more = data.messages.length >= PAGE;
+    ts.list.more = data.messages.length >= limit;
     ts.bump();
+    return true;
   } catch (err) {
     fail(err, (text) => (ts.error.value = text));
+    return false;
   }
 }
 

@@ -5,8 +5,8 @@
 // bottom by CSS.
 
 import { useComputed, useSignal, useSignalEffect } from "@preact/signals";
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { createRoom, errorText, join, leave, loadOlder, markRead, scroll, send, typed } from "../client";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { createRoom, errorText, join, leave, loadOlder, loadUntil, markRead, scroll, send, typed } from "../client";
 import { t } from "../i18n";
 import type { MentionName } from "../markdown";
 import { threadKey, threadUnread } from "../state/feeds";
@@ -19,7 +19,8 @@ import { Composer } from "./Composer";
 import { Members } from "./Members";
 import { ProfileCard } from "./ProfileCard";
 import { RoomInfo } from "./RoomInfo";
-import { MessageList } from "./MessageList";
+import { MessageList, type ListHandle, type ScrollState } from "./MessageList";
+import "../styles/reading.css";
 import { Thread } from "./Thread";
 import { RoomMark } from "./Sidebar";
 
@@ -87,46 +88,63 @@ function ChildForm({ room, close }: { room: Room; close(): void }) {
 }
 
 function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: readonly MentionName[] }) {
-  rs.rev.value; // re-render when the list changes
+  const rev = rs.rev.value; // re-render when the list changes
   const user = me.value!;
-  const scroller = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  const list = rs.list.sorted();
-  const mine = pending.value.filter((e) => e.room === rs.id && !e.thread);
+  const handle = useRef<ListHandle | null>(null);
+  const list = useMemo(() => rs.list.sorted(), [rs, rev]);
+  const all = pending.value;
+  const mine = useMemo(() => all.filter((e) => e.room === rs.id && !e.thread), [all, rs]);
   const unread = threadUnread.value;
+  const [at, setAt] = useState<ScrollState>({ atBottom: true, away: false, newAbove: false, hasNew: false });
+  // "Jump to first unread" is offered on entering the room, until the
+  // "new" line has been in view.
+  const [offer, setOffer] = useState(true);
+  const [busy, setBusy] = useState(false);
+  // the newest seq when the reader scrolled away: what came since is counted
+  const leftAt = useRef(0);
 
   scroll.toBottom = () => {
-    const s = scroller.current;
-    if (s) s.scrollTop = s.scrollHeight;
-    stick.current = true;
+    handle.current?.toBottom();
     scroll.atBottom = true;
   };
 
-  // Keep the reader at the bottom when they were there; keep the message
-  // they looked at in place when older ones come in above.
-  const before = useRef({ height: 0, top: 0, oldest: 0 });
-  useLayoutEffect(() => {
-    const s = scroller.current;
-    if (!s) return;
-    const b = before.current;
-    if (stick.current) s.scrollTop = s.scrollHeight;
-    else if (b.oldest && rs.list.oldest < b.oldest) s.scrollTop = b.top + (s.scrollHeight - b.height);
-    before.current = { height: s.scrollHeight, top: s.scrollTop, oldest: rs.list.oldest };
-  });
+  const newAfter = rs.newAfter.value;
+  // More unread than loaded: the first unread is older than the oldest loaded.
+  const unreadOlder = newAfter >= 0 && rs.list.loaded && rs.list.more && rs.list.oldest > newAfter + 1;
+  const showUnread = offer && rs.list.loaded && newAfter >= 0 && (at.newAbove || unreadOlder);
+  let since = 0;
+  if (at.away) {
+    for (let i = list.length - 1; i >= 0 && list[i]!.seq > leftAt.current; i--) if (list[i]!.author.id !== user.id) since++;
+  }
 
-  const onScroll = () => {
-    const s = scroller.current;
-    if (!s) return;
-    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 80;
-    stick.current = atBottom;
-    scroll.atBottom = atBottom;
-    before.current = { height: s.scrollHeight, top: s.scrollTop, oldest: rs.list.oldest };
-    if (s.scrollTop < 40) void loadOlder();
+  const onScrollState = (st: ScrollState) => {
+    if (st.away && !at.away) leftAt.current = rs.list.newest();
+    if (st.hasNew && !st.newAbove) setOffer(false);
+    scroll.atBottom = st.atBottom;
+    setAt(st);
     markRead();
   };
 
+  const jumpUnread = async () => {
+    setBusy(true);
+    try {
+      if (unreadOlder) await loadUntil(rs, newAfter + 1);
+    } finally {
+      setBusy(false);
+    }
+    setOffer(false);
+    handle.current?.revealNew();
+  };
+
   return (
-    <div id="scroller" class="scroller" ref={scroller} onScroll={onScroll}>
+    <div id="scroller" class="scroller">
+      <div class="jump jump-unread">
+        {showUnread && (
+          <button id="jump-unread" class="small" type="button" disabled={busy} onClick={() => void jumpUnread()}>
+            {t("reading.jumpUnread")}
+          </button>
+        )}
+      </div>
       <button id="load-older" class="ghost small load-older" type="button" hidden={!(rs.list.loaded && rs.list.more)} onClick={() => void loadOlder()}>
         {t("room.loadOlder")}
       </button>
@@ -140,10 +158,29 @@ function Messages({ rs, room, names }: { rs: RoomState; room: Room; names: reado
         member={room.member}
         moderator={moderates(room, user.id)}
         names={names}
-        newAfter={rs.newAfter.value}
+        newAfter={newAfter}
         threadNew={(m: Message) => (m.id ? (unread.get(threadKey(m.room, m.id)) ?? 0) : 0)}
+        handle={handle}
+        onScrollState={onScrollState}
+        onTop={() => void loadOlder()}
       />
       {rs.list.loaded && list.length === 0 && mine.length === 0 && <p class="muted first">{t("room.emptyHistory")}</p>}
+      <div class="jump jump-latest">
+        {at.away && (
+          <button
+            id="jump-latest"
+            class="small"
+            type="button"
+            onClick={() => {
+              handle.current?.toBottom(true);
+              scroll.atBottom = true;
+            }}
+          >
+            {t("reading.jumpLatest")}
+            {since > 0 && <span class="jump-count">{t("reading.newCount", { count: since })}</span>}
+          </button>
+        )}
+      </div>
     </div>
   );
 }

@@ -155,6 +155,10 @@ export const en = {
   "settings.signOutAll": "Sign out everywhere",
   "settings.signOutAllTitle": "End every session of this account, on every device",
   // --- reading (A: jump buttons, title and favicon, permalinks, the long list) ---
+  "reading.newCount": "{count} new",
+  "reading.jumpUnread": "Jump to first unread",
+  "reading.jumpLatest": "Jump to latest",
+  "reading.notFound": "That message cannot be found: it was deleted, or it is in a room you cannot see.",
 
 
   // --- writing (B: autocomplete, formatting help, drafts) ---

@@ -155,6 +155,10 @@ export const ja: Record<Key, string> = {
   "settings.signOutAll": "すべての端末からサインアウト",
   "settings.signOutAllTitle": "このアカウントのすべてのセッションを、すべての端末で終了します",
   // --- reading (A: jump buttons, title and favicon, permalinks, the long list) ---
+  "reading.newCount": "新着 {count} 件",
+  "reading.jumpUnread": "最初の未読へ移動",
+  "reading.jumpLatest": "最新のメッセージへ移動",
+  "reading.notFound": "メッセージが見つかりません。削除されたか、表示できないルームにあります。",
 
 
   // --- writing (B: autocomplete, formatting help, drafts) ---
