@@ -75,6 +75,7 @@ var (
 	ErrDirectFixed     = Errorf(EFORBIDDEN, "the members of a direct room cannot change")
 	ErrNestInDirect    = Errorf(EINVALID, "rooms cannot be made inside a direct room")
 	ErrNotMember       = Errorf(EFORBIDDEN, "only members may add others to a room")
+	ErrUnreadNotMember = Errorf(EFORBIDDEN, "only members may mark messages unread")
 )
 
 // CheckVisible refuses a room the user may not see: one that does not
