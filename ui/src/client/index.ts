@@ -32,5 +32,6 @@ export {
 } from "./rooms";
 export { closeThread, isFollowing, loadOlderReplies, toggleFollow } from "./threads";
 export { changeMessage, discard, retry, send } from "./send";
+export { markUnread } from "./unread";
 export { typed } from "./presence";
 import "./stream";
