@@ -353,7 +353,12 @@ export function Actions(p: MessageProps & { startEdit(): void }) {
   }
 
   return (
-    <div ref={bar} class={p.isRoot ? "actions root-actions" : "actions"} role="toolbar" aria-label={t("message.actions")}>
+    <div
+      ref={bar}
+      class={(p.isRoot ? "actions root-actions" : "actions") + (open ? " menu-open" : "")}
+      role="toolbar"
+      aria-label={t("message.actions")}
+    >
       {canReply && (
         <a class="act" data-action="reply" href={roomHash(m.room, m.id)} tabIndex={-1} title={t("action.replyTitle")}>
           {t("action.reply")}
