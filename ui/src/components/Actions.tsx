@@ -103,6 +103,7 @@ export function Actions(p: MessageProps & { startEdit(): void }) {
   const [picker, setPicker] = useState(false);
   const [armed, setArmed] = useState(false);
   const [menu, setMenu] = useState<MenuState | null>(null);
+  const [, setPlace] = useState(0); // bumped to place the popover again
   const [menuID] = useState(() => `actions-menu-${++menus}`);
   const bar = useRef<HTMLDivElement>(null);
   const more = useRef<HTMLButtonElement>(null);
@@ -164,7 +165,9 @@ export function Actions(p: MessageProps & { startEdit(): void }) {
     (menu.focus < 0 ? all[all.length - 1] : all[menu.focus])?.focus();
   }, [menu]);
 
-  // A click elsewhere, the window resized or the list scrolled under a popover: close.
+  // A click elsewhere closes; the list scrolled under a popover (a new
+  // message came) or the window resized moves it with its button, or
+  // closes it when the button is gone from sight.
   useEffect(() => {
     if (!menu) return;
     const outside = (ev: Event) => {
@@ -173,7 +176,10 @@ export function Actions(p: MessageProps & { startEdit(): void }) {
       close(false);
     };
     const scrolled = (ev: Event) => {
-      if (!menu.sheet && !list.current?.contains(ev.target as Node)) close(false);
+      if (menu.sheet || list.current?.contains(ev.target as Node)) return;
+      const r = more.current?.getBoundingClientRect();
+      if (!r || r.bottom < 0 || r.top > innerHeight) close(false);
+      else setPlace((n) => n + 1);
     };
     document.addEventListener("pointerdown", outside, true);
     document.addEventListener("scroll", scrolled, true);
