@@ -50,6 +50,9 @@ func TestBrowserActions(t *testing.T) {
 			t.Errorf("alice's menu on bob's message = %v, want reply, react, copy-link, delete, mark-unread", got)
 		}
 		alice.checkAxe(t, axe, "the actions menu")
+		alice.colorScheme(t, "dark")
+		alice.checkAxe(t, axe, "the actions menu, dark")
+		alice.colorScheme(t, "light")
 
 		// Copy link: the permalink on the clipboard, announced, focus
 		// back on the button.
