@@ -89,7 +89,7 @@ func TestBrowserActions(t *testing.T) {
 		for _, p := range []*browserPerson{alice, bob} {
 			p.waitBody(t, "my own, with the typo fixed")
 			// The edit time is in the marker's name, for everybody.
-			p.poll(t, "(edited) with its time", browserChatMsg("my own, with the typo fixed")+`?.querySelector("button.edited")?.getAttribute("aria-label")?.match(/^Edited .*\d/) != null`)
+			p.poll(t, "(edited) with its time", browserChatMsg("my own, with the typo fixed")+`?.querySelector("button.edited")?.getAttribute("aria-label")?.match(/^\(edited\) .*\d/) != null && `+browserChatMsg("my own, with the typo fixed")+`.querySelector("button.edited").dataset.time.startsWith("edited ")`)
 		}
 
 		// Delete Bob's message: the first choice only asks.

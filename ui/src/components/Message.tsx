@@ -52,9 +52,10 @@ function Time({ iso }: { iso: string }) {
  * and a tap focuses it), and screen readers read it in its name.
  */
 function Edited({ at }: { at: string }) {
-  const when = t("actions.edited", { time: fullTime(new Date(at)) });
+  const time = fullTime(new Date(at));
+  // The name starts with the words shown, then the time.
   return (
-    <button type="button" class="edited" tabIndex={-1} data-time={when} aria-label={when}>
+    <button type="button" class="edited" tabIndex={-1} data-time={t("message.editedAt", { time })} aria-label={t("actions.edited", { time })}>
       {t("message.edited")}
     </button>
   );

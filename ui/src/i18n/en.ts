@@ -178,7 +178,7 @@ export const en = {
   "actions.markedUnread": "Marked unread from this message",
   "actions.linkCopied": "Link copied",
   "actions.copyManual": "Copy this link:",
-  "actions.edited": "Edited {time}",
+  "actions.edited": "(edited) {time}",
 
 
   // --- people (E: profile card, room info, settings) ---

@@ -178,7 +178,7 @@ export const ja: Record<Key, string> = {
   "actions.markedUnread": "このメッセージから未読にしました",
   "actions.linkCopied": "リンクをコピーしました",
   "actions.copyManual": "このリンクをコピーしてください：",
-  "actions.edited": "{time} に編集",
+  "actions.edited": "（編集済み）{time}",
 
 
   // --- people (E: profile card, room info, settings) ---
