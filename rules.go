@@ -76,6 +76,7 @@ var (
 	ErrNestInDirect    = Errorf(EINVALID, "rooms cannot be made inside a direct room")
 	ErrNotMember       = Errorf(EFORBIDDEN, "only members may add others to a room")
 	ErrTopicNotMember  = Errorf(EFORBIDDEN, "only members may change a room's topic")
+	ErrUnreadNotMember = Errorf(EFORBIDDEN, "only members may mark messages unread")
 )
 
 // CheckVisible refuses a room the user may not see: one that does not

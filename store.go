@@ -237,6 +237,13 @@ type Store interface {
 	// An unknown room or user is ENOTFOUND, a negative seq EINVALID. It does
 	// not check visibility.
 	MarkRead(ctx context.Context, user UserID, room RoomID, seq int64) (int64, error)
+	// MarkUnread sets user's read marker in room to just before seq, the
+	// first message to be unread again, and returns the marker as now
+	// stored: seq-1, or the room's last seq if seq is beyond it. Unlike
+	// MarkRead it moves the marker either way ("mark unread" from a
+	// message). An unknown room or user is ENOTFOUND, a seq below 1
+	// EINVALID. It does not check visibility.
+	MarkUnread(ctx context.Context, user UserID, room RoomID, seq int64) (int64, error)
 	// Unread returns, for every room user is a member of, in the order of
 	// the rooms' ids, the read marker and the unread and mention counts
 	// (see UnreadCount). The counts are exact for the moment of the call,

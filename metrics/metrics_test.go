@@ -173,7 +173,7 @@ func TestStoreAndBrokerLatency(t *testing.T) {
 
 	// Every op is there from the start, at zero.
 	counts := opCounts(t, scrape(t, m))
-	for _, op := range []string{"Post", "Messages", "History", "LastSeq", "LastSeqs", "MarkRead", "Unread", "Room", "SessionUser", "RevokedSessions"} {
+	for _, op := range []string{"Post", "Messages", "History", "LastSeq", "LastSeqs", "MarkRead", "MarkUnread", "Unread", "Room", "SessionUser", "RevokedSessions"} {
 		if c, ok := counts[op]; !ok || c != 0 {
 			t.Errorf("op %s: %d calls (present %v) before any; want a series at 0", op, c, ok)
 		}

@@ -11,9 +11,9 @@ import (
 
 // Store returns s with the latency of its busiest operations recorded in
 // hanashi_store_seconds{op}: the hub's commits and reads (Post, Messages,
-// LastSeq, and LastSeqs for the sweep), what every page view and API call does (History, MarkRead,
-// Unread, Room, SessionUser) and the revocation poll every node runs
-// several times a second. The other operations pass through unmeasured.
+// LastSeq, and LastSeqs for the sweep), what every page view and API call
+// does (History, MarkRead, MarkUnread, Unread, Room, SessionUser) and the
+// revocation poll every node runs several times a second. The other operations pass through unmeasured.
 //
 // The wrapper hides any methods of s beyond hanashi.Store (such as a
 // Ping for readiness checks): ask s itself for those.
@@ -29,6 +29,7 @@ func (m *Metrics) Store(s hanashi.Store) hanashi.Store {
 		lastSeq:         op("LastSeq"),
 		lastSeqs:        op("LastSeqs"),
 		markRead:        op("MarkRead"),
+		markUnread:      op("MarkUnread"),
 		unread:          op("Unread"),
 		room:            op("Room"),
 		sessionUser:     op("SessionUser"),
@@ -40,7 +41,7 @@ func (m *Metrics) Store(s hanashi.Store) hanashi.Store {
 // the rest.
 type store struct {
 	hanashi.Store
-	post, messages, history, lastSeq, lastSeqs, markRead, unread, room, sessionUser, revokedSessions prometheus.Observer
+	post, messages, history, lastSeq, lastSeqs, markRead, markUnread, unread, room, sessionUser, revokedSessions prometheus.Observer
 }
 
 var _ hanashi.Store = (*store)(nil)
@@ -79,6 +80,11 @@ func (s *store) LastSeqs(ctx context.Context, rooms []hanashi.RoomID) ([]int64, 
 func (s *store) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
 	defer since(s.markRead, time.Now())
 	return s.Store.MarkRead(ctx, user, room, seq)
+}
+
+func (s *store) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	defer since(s.markUnread, time.Now())
+	return s.Store.MarkUnread(ctx, user, room, seq)
 }
 
 func (s *store) Unread(ctx context.Context, user hanashi.UserID) ([]hanashi.UnreadCount, error) {

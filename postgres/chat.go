@@ -132,6 +132,42 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	return *marker, nil
 }
 
+// MarkUnread sets user's read marker in room to just before seq, in one
+// statement.
+func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	if seq < 1 {
+		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must be a sequence number")
+	}
+	var userFound, roomFound bool
+	var marker *int64
+	err := db.pool.QueryRow(ctx, `
+		WITH r AS (
+			SELECT id, last_seq FROM rooms WHERE id = $2
+		), u AS (
+			SELECT id FROM users WHERE id = $1
+		), ins AS (
+			INSERT INTO read_markers (user_id, room_id, seq)
+			SELECT u.id, r.id, least($3::bigint - 1, r.last_seq) FROM r, u
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = excluded.seq
+			RETURNING seq
+		)
+		SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM r), (SELECT seq FROM ins)`,
+		id(user), room, seq).Scan(&userFound, &roomFound, &marker)
+	switch {
+	case err != nil:
+	case !userFound:
+		err = hanashi.ErrUserNotFound
+	case !roomFound:
+		err = hanashi.ErrRoomNotFound
+	case marker == nil:
+		err = errors.New("no marker stored")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: mark unread: %w", err)
+	}
+	return *marker, nil
+}
+
 // Unread counts, per room user is a member of, the unread messages and
 // mentions in one statement, which reads one snapshot: since the messages
 // of a room become visible in seq order, the counts are those of a prefix

@@ -125,6 +125,34 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	return marker, nil
 }
 
+// MarkUnread sets user's read marker in room to just before seq.
+func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	if seq < 1 {
+		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must be a sequence number")
+	}
+	var marker int64
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if err := userExists(ctx, tx, user); err != nil {
+			return err
+		}
+		var last int64
+		err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, room).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hanashi.ErrRoomNotFound
+		} else if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `
+			INSERT INTO read_markers (user_id, room_id, seq) VALUES (?, ?, ?)
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = excluded.seq
+			RETURNING seq`, user, room, min(seq-1, last)).Scan(&marker)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: mark unread: %w", err)
+	}
+	return marker, nil
+}
+
 // userExists fails with ENOTFOUND unless user exists.
 func userExists(ctx context.Context, tx *sql.Tx, user hanashi.UserID) error {
 	var ok bool

@@ -37,6 +37,7 @@ var chatTests = []struct {
 	{"ThreadFollow", testThreadFollow},
 	{"Mentions", testMentions},
 	{"ReadMarkers", testReadMarkers},
+	{"MarkUnread", testMarkUnread},
 	{"Unread", testUnread},
 	{"UnreadBurst", func(t *testing.T, s hanashi.Store) { UnreadBurst(t, s) }},
 	{"UnreadWindow", testUnreadWindow},
@@ -908,6 +909,59 @@ func testReadMarkers(t *testing.T, s hanashi.Store) {
 	wantCode(t, err, hanashi.ENOTFOUND, "MarkRead(unknown room)")
 	_, err = s.MarkRead(ctx, hanashi.UserID(hanashi.NewID()), f.room.ID, 1)
 	wantCode(t, err, hanashi.ENOTFOUND, "MarkRead(unknown user)")
+}
+
+// testMarkUnread checks that MarkUnread puts the marker just before a
+// message, back or forth, that the counts follow, and that MarkRead
+// advances it again from there.
+func testMarkUnread(t *testing.T, s hanashi.Store) {
+	f := newChat(t, s)
+	ctx := t.Context()
+	postN(t, s, f.room.ID, f.alice.ID, 5)
+	// Before bob ever read the room: a marker is made.
+	if got, err := s.MarkUnread(ctx, f.bob.ID, f.room.ID, 4); err != nil || got != 3 {
+		t.Errorf("MarkUnread(4) without a marker = %d, %v; want 3", got, err)
+	}
+	if _, err := s.MarkRead(ctx, f.bob.ID, f.room.ID, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		seq, want int64
+		unread    int64
+	}{{3, 2, 3}, {5, 4, 1}, {1, 0, 5}, {100, 5, 0}} {
+		got, err := s.MarkUnread(ctx, f.bob.ID, f.room.ID, c.seq)
+		if err != nil || got != c.want {
+			t.Errorf("MarkUnread(%d) = %d, %v; want %d", c.seq, got, err, c.want)
+		}
+		if u := unreadOf(t, s, f.bob.ID, f.room.ID); u.LastRead != c.want || u.Unread != c.unread {
+			t.Errorf("after MarkUnread(%d): Unread = %+v, want LastRead %d, %d unread", c.seq, u, c.want, c.unread)
+		}
+	}
+	if _, err := s.MarkUnread(ctx, f.bob.ID, f.room.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	// MarkRead never moves back, also from a lowered marker.
+	if got, err := s.MarkRead(ctx, f.bob.ID, f.room.ID, 0); err != nil || got != 1 {
+		t.Errorf("MarkRead(0) after MarkUnread(2) = %d, %v; want 1", got, err)
+	}
+	if got, err := s.MarkRead(ctx, f.bob.ID, f.room.ID, 4); err != nil || got != 4 {
+		t.Errorf("MarkRead(4) after MarkUnread(2) = %d, %v; want 4", got, err)
+	}
+	// Alice's marker is hers.
+	if u := unreadOf(t, s, f.alice.ID, f.room.ID); u.LastRead == 1 || u.LastRead == 4 {
+		t.Errorf("alice's marker = %d, moved with bob's", u.LastRead)
+	}
+	for _, seq := range []int64{0, -1} {
+		_, err := s.MarkUnread(ctx, f.bob.ID, f.room.ID, seq)
+		wantCode(t, err, hanashi.EINVALID, "MarkUnread(%d)", seq)
+	}
+	_, err := s.MarkUnread(ctx, f.bob.ID, f.room.ID+1000, 1)
+	wantCode(t, err, hanashi.ENOTFOUND, "MarkUnread(unknown room)")
+	_, err = s.MarkUnread(ctx, hanashi.UserID(hanashi.NewID()), f.room.ID, 1)
+	wantCode(t, err, hanashi.ENOTFOUND, "MarkUnread(unknown user)")
+	if u := unreadOf(t, s, f.bob.ID, f.room.ID); u.LastRead != 4 {
+		t.Errorf("refused MarkUnreads moved the marker to %d, want 4", u.LastRead)
+	}
 }
 
 func unreadOf(t *testing.T, s hanashi.Store, user hanashi.UserID, room hanashi.RoomID) hanashi.UnreadCount {

@@ -278,6 +278,34 @@ func (s *Server) handleMarkRead() http.Handler {
 	})
 }
 
+// handleMarkUnread moves the caller's read marker in a room they are a
+// member of to just before a message ("mark unread"); markUnread tells
+// all the caller's connections.
+func (s *Server) handleMarkUnread() http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		room, err := s.visibleRoom(r)
+		if err != nil {
+			return err
+		}
+		var req seqRequest
+		if err := decode(w, r, &req, false); err != nil {
+			return err
+		}
+		if req.Seq == nil || *req.Seq < 1 {
+			return hanashi.Errorf(hanashi.EINVALID, "seq must be a message's sequence number")
+		}
+		if !room.Member {
+			return hanashi.ErrUnreadNotMember
+		}
+		last, err := s.markUnread(r.Context(), userFrom(r.Context()).ID, room.ID, *req.Seq)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]int64{"last_read": last})
+		return nil
+	})
+}
+
 // handleMarkThreadRead advances the caller's read marker in a thread.
 func (s *Server) handleMarkThreadRead() http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {

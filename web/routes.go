@@ -59,6 +59,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("PUT /api/v1/rooms/{id}/messages/{msg}/reactions/{emoji}", s.authed(s.handleChangeMessage(hanashi.KindReact)))
 	mux.Handle("DELETE /api/v1/rooms/{id}/messages/{msg}/reactions/{emoji}", s.authed(s.handleChangeMessage(hanashi.KindUnreact)))
 	mux.Handle("PUT /api/v1/rooms/{id}/read", s.authed(s.handleMarkRead()))
+	mux.Handle("PUT /api/v1/rooms/{id}/unread", s.authed(s.handleMarkUnread()))
 	mux.Handle("PUT /api/v1/rooms/{id}/threads/{root}/read", s.authed(s.handleMarkThreadRead()))
 	mux.Handle("PUT /api/v1/rooms/{id}/threads/{root}/follow", s.authed(s.handleFollowThread(true)))
 	mux.Handle("DELETE /api/v1/rooms/{id}/threads/{root}/follow", s.authed(s.handleFollowThread(false)))

@@ -86,6 +86,27 @@ func (s *Server) markReadFrom(ctx context.Context, user hanashi.UserID, room han
 	return last, nil
 }
 
+// markUnread moves user's read marker in room to just before seq, once no
+// read frame this node received before can move it forward again (see
+// readMarkers.lower), and tells every connection of the user, on every
+// node, with the read echo marked "unread": the marker moved back. It
+// does not check visibility.
+func (s *Server) markUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	var last int64
+	err := s.reads.lower(ctx, user, room, func() error {
+		var err error
+		last, err = s.cfg.Store.MarkUnread(ctx, user, room, seq)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if s.cfg.Hub != nil {
+		s.cfg.Hub.ToUsers([]hanashi.UserID{user}, frameText(readFrame{Type: "read", Room: room, Seq: last, Unread: true}))
+	}
+	return last, nil
+}
+
 // readMarkers debounces the read frames of every connection: per
 // connection and room, the first frame is written at once, and the
 // frames of the following readInterval are gathered and their highest
@@ -103,9 +124,10 @@ type readKey struct {
 }
 
 type readState struct {
-	seq     int64       // highest seq waiting to be written; -1 for none
-	timer   *time.Timer // the end of the interval after a write; nil while writing
-	closing bool        // the connection closed: write what waits at once
+	seq     int64         // highest seq waiting to be written; -1 for none
+	timer   *time.Timer   // the end of the interval after a write; nil while writing
+	writing chan struct{} // closed when the write under way ends; nil when none is
+	closing bool          // the connection closed: write what waits at once
 }
 
 // mark takes a read frame.
@@ -120,7 +142,7 @@ func (m *readMarkers) mark(s *Server, c *conn, room hanashi.RoomID, seq int64) {
 	if m.pending == nil {
 		m.pending = make(map[readKey]*readState)
 	}
-	m.pending[k] = &readState{seq: -1}
+	m.pending[k] = &readState{seq: -1, writing: make(chan struct{})}
 	m.wg.Add(1)
 	m.mu.Unlock()
 	// Not on the reading goroutine: reading goes on while the store writes.
@@ -137,6 +159,8 @@ func (m *readMarkers) write(s *Server, k readKey, seq int64) {
 	}
 	m.mu.Lock()
 	e := m.pending[k]
+	close(e.writing)
+	e.writing = nil
 	if e.closing {
 		m.mu.Unlock()
 		m.intervalEnd(s, k)
@@ -159,8 +183,37 @@ func (m *readMarkers) intervalEnd(s *Server, k readKey) {
 	}
 	seq := e.seq
 	e.seq = -1
+	e.writing = make(chan struct{})
 	m.mu.Unlock()
 	m.write(s, k, seq)
+}
+
+// lower runs fn, which moves user's marker in room back, once no read
+// frame received before can move it forward again: the frames of the
+// user's connections on this node that wait to be written for room are
+// dropped, and the writes under way are waited for. (A frame that waits on
+// another node is written within readInterval, and may win.)
+func (m *readMarkers) lower(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, fn func() error) error {
+	m.mu.Lock()
+	var busy []chan struct{}
+	for k, e := range m.pending {
+		if k.room != room || k.c.user.ID != user {
+			continue
+		}
+		e.seq = -1
+		if e.writing != nil {
+			busy = append(busy, e.writing)
+		}
+	}
+	m.mu.Unlock()
+	for _, done := range busy {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fn()
 }
 
 // closed writes at once whatever c's read frames left waiting.
@@ -211,6 +264,9 @@ type readFrame struct {
 	Type string         `json:"type"`
 	Room hanashi.RoomID `json:"room"`
 	Seq  int64          `json:"seq"`
+	// Unread says the marker moved back (mark unread): apply seq as it
+	// is, where a plain echo only ever advances a marker.
+	Unread bool `json:"unread,omitempty"`
 }
 
 func (Encoder) Typing(room hanashi.RoomID, user hanashi.Author) []byte {

@@ -87,6 +87,10 @@ func (s *writeCounter) MarkRead(ctx context.Context, u hanashi.UserID, r hanashi
 	s.marks.Add(1)
 	return s.Store.MarkRead(ctx, u, r, seq)
 }
+func (s *writeCounter) MarkUnread(ctx context.Context, u hanashi.UserID, r hanashi.RoomID, seq int64) (int64, error) {
+	s.w()
+	return s.Store.MarkUnread(ctx, u, r, seq)
+}
 func (s *writeCounter) FollowThread(ctx context.Context, u hanashi.UserID, r hanashi.RoomID, root hanashi.MessageID, f bool) error {
 	s.w()
 	return s.Store.FollowThread(ctx, u, r, root, f)

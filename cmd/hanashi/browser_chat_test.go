@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hanashi-chat/hanashi/internal/testutil"
 )
@@ -165,10 +166,14 @@ func TestBrowserTeamChat(t *testing.T) {
 		bob.waitBody(t, "teh typo")
 		typo := browserChatMsg("teh typo")
 		// Only the author may edit; Bob may not delete in Alice's room.
-		if browserEval[bool](t, bob, typo+`.querySelector('[data-action="edit"], [data-action="delete"]') !== null`) {
+		browserChatClick(t, bob, "more actions", typo+`?.querySelector('[data-action="more"]')`)
+		bob.poll(t, "the actions menu", `!!document.querySelector('[role="menu"] [data-action="copy-link"]')`)
+		if browserEval[bool](t, bob, `document.querySelector('[role="menu"] :is([data-action="edit"], [data-action="delete"])') !== null`) {
 			t.Error("bob: alice's message offers him edit or delete")
 		}
-		browserChatClick(t, alice, "edit", typo+`?.querySelector('[data-action="edit"]')`)
+		bob.key(t, kb.Escape)
+		bob.poll(t, "the menu closed", `document.querySelector('[role="menu"]') === null`)
+		browserChatMenu(t, alice, typo, "edit")
 		alice.poll(t, "the editor", `(() => {
 			const input = document.querySelector("#messages .edit-input");
 			if (!input) return false;
@@ -183,11 +188,13 @@ func TestBrowserTeamChat(t *testing.T) {
 
 		// Bob deletes his own message: a tombstone for both.
 		bob.send(t, "oops, wrong room")
+		bob.waitBody(t, "oops, wrong room") // acked: it has its id
 		alice.waitBody(t, "oops, wrong room")
 		oops := browserEval[string](t, bob, browserChatMsg("oops, wrong room")+`.dataset.id`)
 		browserChatDelete(t, bob, browserChatMsg("oops, wrong room"))
 		// Alice, the room's creator, moderates: she deletes Bob's message.
 		bob.send(t, "something rude")
+		bob.waitBody(t, "something rude")
 		alice.waitBody(t, "something rude")
 		rude := browserEval[string](t, bob, browserChatMsg("something rude")+`.dataset.id`)
 		browserChatDelete(t, alice, browserChatMsg("something rude"))
@@ -663,12 +670,22 @@ func browserChatAwait(t *testing.T, p *browserPerson, what, expr string) {
 	}
 }
 
-// browserChatDelete deletes a message: two clicks, the first arms the button.
+// browserChatMenu opens a message's actions menu (its More button) and
+// chooses the item of action (its data-action).
+func browserChatMenu(t *testing.T, p *browserPerson, msgExpr, action string) {
+	t.Helper()
+	browserChatClick(t, p, "more actions", msgExpr+`?.querySelector('[data-action="more"]')`)
+	browserChatClick(t, p, action, fmt.Sprintf(`document.querySelector('[role="menu"] [data-action="%s"]')`, action))
+}
+
+// browserChatDelete deletes a message from its actions menu: two clicks,
+// the first arms the item.
 func browserChatDelete(t *testing.T, p *browserPerson, msgExpr string) {
 	t.Helper()
-	browserChatClick(t, p, "delete", msgExpr+`?.querySelector('[data-action="delete"]')`)
-	p.poll(t, "the armed delete button", msgExpr+`?.querySelector('[data-action="delete"]')?.dataset.armed === "true"`)
-	browserChatClick(t, p, "delete, confirmed", msgExpr+`?.querySelector('[data-action="delete"]')`)
+	browserChatMenu(t, p, msgExpr, "delete")
+	const item = `document.querySelector('[role="menu"] [data-action="delete"]')`
+	p.poll(t, "the armed delete item", item+`?.dataset.armed === "true"`)
+	browserChatClick(t, p, "delete, confirmed", item)
 }
 
 // browserChatMsg is a JavaScript expression for the message in the room

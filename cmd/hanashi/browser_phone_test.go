@@ -74,15 +74,18 @@ func TestBrowserPhone(t *testing.T) {
 			bob.waitBody(t, body)
 			p.checkNoOverflow(t, "room after sending")
 
-			// No hover on a phone: a long press shows a message's actions.
+			// No hover on a phone: a long press opens a message's actions,
+			// as a sheet at the bottom of the screen.
 			msg := fmt.Sprintf(`#messages .message[data-id="%s"]`, browserEval[string](t, p, browserChatMsg(body)+`.dataset.id`))
 			actions := fmt.Sprintf(`(a => !!a && a.getClientRects().length > 0 && getComputedStyle(a).visibility !== "hidden" && getComputedStyle(a).opacity !== "0")(document.querySelector(%s))`, browserJS(msg+" .actions"))
 			if browserEval[bool](t, p, actions) {
 				t.Errorf("%s: a message shows its actions before anyone touched it", p.name)
 			}
 			p.longPress(t, msg+" .body", 700*time.Millisecond)
-			p.poll(t, "the message's actions", actions)
-			p.checkTouchTargets(t, msg+` [data-action="reply"]`, msg+` [data-action="react"]`)
+			p.poll(t, "the message's actions", `!!document.querySelector('.actions-menu.sheet[role="menu"] [data-action="reply"]')`)
+			p.checkTouchTargets(t, `.actions-menu [data-action="reply"]`, `.actions-menu [data-action="react"]`)
+			p.tap(t, ".actions-backdrop")
+			p.poll(t, "the sheet closed", `document.querySelector(".actions-menu") === null`)
 
 			// The on-screen keyboard takes the lower part of the screen
 			// (the page asks to be resized for it): the composer stays

@@ -100,7 +100,7 @@ export type ServerFrame =
   | { type: "subscribed"; room: number; seq: number }
   | { type: "unsubscribed"; room: number }
   | { type: "error"; code: string; message: string; room?: number; client_id?: string }
-  | { type: "read"; room: number; seq: number }
+  | { type: "read"; room: number; seq: number; unread?: boolean }
   | { type: "typing"; room: number; user: Author }
   | { type: "presence"; room: number; user: Author; state: "online" | "away" | "offline" }
   | { type: "room"; room: Room }

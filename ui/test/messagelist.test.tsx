@@ -75,7 +75,7 @@ describe("MessageList", () => {
     expect(document.activeElement).toBe(third);
   });
 
-  it("shows the actions after a 500 ms touch, not a shorter one", () => {
+  it("opens the actions menu as a sheet after a 500 ms touch, not a shorter one", () => {
     vi.useFakeTimers();
     const { items } = setup([msg(1), msg(2)]);
     const [first, second] = items();
@@ -84,10 +84,11 @@ describe("MessageList", () => {
     vi.advanceTimersByTime(LONG_PRESS - 100);
     touch(first!, "touchend");
     vi.advanceTimersByTime(1000);
-    expect(first!.classList.contains("show-actions")).toBe(false);
+    expect(document.querySelector(".actions-menu")).toBeNull();
     touch(second!.querySelector(".body")!, "touchstart");
-    vi.advanceTimersByTime(LONG_PRESS);
-    expect(second!.classList.contains("show-actions")).toBe(true);
+    act(() => void vi.advanceTimersByTime(LONG_PRESS));
+    expect(document.querySelector(".actions-menu.sheet")).not.toBeNull();
+    expect(document.activeElement?.getAttribute("role")).toBe("menuitem");
   });
 });
 

@@ -33,6 +33,7 @@ export {
 } from "./rooms";
 export { closeThread, isFollowing, loadOlderReplies, toggleFollow } from "./threads";
 export { changeMessage, discard, retry, send } from "./send";
+export { markUnread } from "./unread";
 export { typed } from "./presence";
 export { markRoomRead } from "./rooms"; // keys (F)
 import "./stream";

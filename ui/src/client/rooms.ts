@@ -18,6 +18,7 @@ import { signedOut } from "./session";
 import { socket } from "./stream";
 import { openMessage, openUnlisted } from "./permalinks";
 import { closeThread, markThreadRead, openThread } from "./threads";
+import { applyUnread, releaseUnread, unreadHeld } from "./unread";
 
 type Snapshot = [{ rooms: Room[] }, { rooms: UnreadCount[]; threads: UnreadThread[] }];
 
@@ -220,6 +221,7 @@ export function applyRoute(): void {
 window.addEventListener("hashchange", () => applyRoute());
 
 export function unselect(): void {
+  releaseUnread(current.value);
   batch(() => {
     current.value = null;
     currentRoom.value = null;
@@ -238,6 +240,7 @@ export async function selectRoom(id: number): Promise<void> {
   banner.value = "";
   const feed = feeds.get(id);
   // Where the unread messages start, as it was when the room was opened.
+  if (current.value !== id) releaseUnread(current.value);
   if (current.value !== id) rs.newAfter.value = feed && feed.unread > 0 ? feed.lastRead : -1;
   batch(() => {
     if (current.value !== id) thread.value = null;
@@ -387,11 +390,15 @@ export function reloadRoom(id: number): void {
 
 /**
  * markRead advances the read marker of the room on screen once its newest
- * message is in view: the page is visible and scrolled to the bottom.
+ * message is in view: the page is visible and scrolled to the bottom. A
+ * room marked unread stays so while it is on screen (./unread.ts), unless
+ * explicit: the person asks for it to be read (Escape).
  */
-export function markRead(): void {
+export function markRead(explicit = false): void {
   const id = current.value;
   if (id === null) return;
+  if (explicit) releaseUnread(id);
+  else if (unreadHeld(id)) return;
   const feed = feeds.get(id);
   const rs = open.get(id);
   const room = rooms.value.get(id);
@@ -407,8 +414,12 @@ export function markRead(): void {
   bumpCounts();
 }
 
-/** onRead is the echo of a read marker moved by another tab or device. */
-export function onRead(room: number, seq: number): void {
+/**
+ * onRead is the echo of a read marker moved by another tab or device;
+ * unread: it moved back (mark unread), to be taken as it is.
+ */
+export function onRead(room: number, seq: number, unread?: boolean): void {
+  if (unread) return applyUnread(room, seq);
   const feed = feeds.get(room);
   if (!feed) return;
   const r = readUpTo(feed, seq);

@@ -10,6 +10,7 @@ import type { Message } from "../types";
 import { codeText, meID, outbox, scroll, showRoomError } from "./common";
 import { lastTyping } from "./presence";
 import { socket } from "./stream";
+import { releaseUnread } from "./unread";
 
 export function showPending(): void {
   pending.value = [...outbox.entries.values()].filter((e) => !e.kind);
@@ -35,6 +36,8 @@ export function send(room: number, body: string, threadRoot?: string): void {
   // A message ends the typing notice where it arrives: typing again
   // announces itself at once.
   lastTyping.delete(room);
+  // Writing in a room marked unread reads it (Slack does the same).
+  releaseUnread(room);
   const e: OutboxEntry = { client_id: newClientID(), user, room, body, at: new Date().toISOString() };
   if (threadRoot) {
     e.thread = threadRoot;

@@ -102,7 +102,7 @@ export function onFrame(f: ServerFrame): void {
       break;
     }
     case "read":
-      onRead(f.room, f.seq);
+      onRead(f.room, f.seq, f.unread);
       break;
     case "typing":
       onTyping(f.room, f.user);

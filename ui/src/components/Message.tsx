@@ -48,6 +48,21 @@ function Time({ iso }: { iso: string }) {
   );
 }
 
+/**
+ * Edited is the "(edited)" marker; the edit time shows on hover and on
+ * focus (it is one of the message's controls, reached with the arrow keys,
+ * and a tap focuses it), and screen readers read it in its name.
+ */
+function Edited({ at }: { at: string }) {
+  const time = fullTime(new Date(at));
+  // The name starts with the words shown, then the time.
+  return (
+    <button type="button" class="edited" tabIndex={-1} data-time={t("message.editedAt", { time })} aria-label={t("actions.edited", { time })}>
+      {t("message.edited")}
+    </button>
+  );
+}
+
 function ThreadSummary({ m, unread }: { m: Msg; unread: number }) {
   const n = m.replies ?? 0;
   if (!n && !unread) return null;
@@ -197,11 +212,7 @@ function MessageItem(p: MessageProps) {
             {author.name}
           </button>{" "}
           <Time iso={m.created_at} />
-          {m.edited_at && !m.deleted && (
-            <span class="edited" title={t("message.editedAt", { time: fullTime(new Date(m.edited_at)) })}>
-              {t("message.edited")}
-            </span>
-          )}
+          {m.edited_at && !m.deleted && <Edited at={m.edited_at} />}
           {pending && !pending.error && <span class="sending">{t("message.sending")}</span>}
         </div>
         {body}

@@ -22,6 +22,7 @@ import type { MentionName } from "../markdown";
 import type { OutboxEntry } from "../outbox";
 import { mentionsUser } from "../state/feed";
 import type { Message as Msg } from "../types";
+import { openActionsMenu } from "./Actions";
 import { Message } from "./Message";
 
 export interface ListProps {
@@ -515,6 +516,7 @@ export function MessageList(p: ListProps) {
     if (!li) return;
     press.current = window.setTimeout(() => {
       for (const other of messages()) if (other !== li) other.classList.remove("show-actions");
+      if (openActionsMenu(li)) return;
       li.classList.add("show-actions");
       controls(li).find((c) => c.closest(".actions"))?.focus();
     }, LONG_PRESS);

@@ -237,6 +237,21 @@ export const en = {
 
 
   // --- actions (D: the actions menu, mark unread) ---
+  "actions.more": "More actions",
+  "actions.moreTitle": "More actions (. or Shift+F10 on a message)",
+  "actions.menu": "Message actions",
+  "actions.reply": "Reply in thread",
+  "actions.react": "Add reaction",
+  "actions.copyLink": "Copy link",
+  "actions.edit": "Edit message",
+  "actions.delete": "Delete message",
+  "actions.deleteConfirm": "Delete? Choose again to delete",
+  "actions.deleteArmed": "Choose Delete again to delete the message",
+  "actions.markUnread": "Mark unread",
+  "actions.markedUnread": "Marked unread from this message",
+  "actions.linkCopied": "Link copied",
+  "actions.copyManual": "Copy this link:",
+  "actions.edited": "(edited) {time}",
 
 
   // --- people (E: profile card, room info, settings) ---

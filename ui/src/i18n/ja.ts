@@ -237,6 +237,21 @@ export const ja: Record<Key, string> = {
 
 
   // --- actions (D: the actions menu, mark unread) ---
+  "actions.more": "その他の操作",
+  "actions.moreTitle": "その他の操作（メッセージ上で . または Shift+F10）",
+  "actions.menu": "メッセージの操作",
+  "actions.reply": "スレッドで返信",
+  "actions.react": "リアクションを追加",
+  "actions.copyLink": "リンクをコピー",
+  "actions.edit": "メッセージを編集",
+  "actions.delete": "メッセージを削除",
+  "actions.deleteConfirm": "削除しますか？もう一度選ぶと削除します",
+  "actions.deleteArmed": "もう一度「削除」を選ぶとメッセージを削除します",
+  "actions.markUnread": "未読にする",
+  "actions.markedUnread": "このメッセージから未読にしました",
+  "actions.linkCopied": "リンクをコピーしました",
+  "actions.copyManual": "このリンクをコピーしてください：",
+  "actions.edited": "（編集済み）{time}",
 
 
   // --- people (E: profile card, room info, settings) ---

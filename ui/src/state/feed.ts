@@ -104,3 +104,24 @@ export function readUpTo(feed: Feed, seq: number): "none" | "clear" | "partial" 
   }
   return "partial";
 }
+
+/**
+ * lowerTo moves the read marker back to seq (mark unread, here or in
+ * another tab) and counts again from what is known: the room's loaded
+ * top-level messages. The counts are a first guess until the server's
+ * (GET /unread, which takeSnapshot then applies: its marker is no longer
+ * behind ours); replies that mention you are only counted there.
+ */
+export function lowerTo(feed: Feed, seq: number, known: Iterable<Message>, me: string | undefined): void {
+  feed.lastRead = seq;
+  let unread = 0;
+  let mentions = 0;
+  for (const m of known) {
+    if (m.seq <= seq || m.seq > feed.counted || m.deleted || !me || m.author?.id === me) continue;
+    const kind = m.kind ?? "message";
+    if ((kind === "message" && !m.thread) || kind === "room") unread++;
+    if (kind === "message" && mentionsUser(m, me)) mentions++;
+  }
+  feed.unread = unread;
+  feed.mentions = mentions;
+}
