@@ -22,7 +22,27 @@ import { announcement, current } from "./state/view";
  * A key of a combination. "Mod" is ⌘ on Apple's systems and Ctrl
  * elsewhere; the others are KeyboardEvent.key values.
  */
-export type KeyName = "Mod" | "Alt" | "Shift" | "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight" | "Home" | "End" | "Enter" | "Escape" | "?" | "K";
+export type KeyName =
+  | "Mod"
+  | "Alt"
+  | "Shift"
+  | "ArrowUp"
+  | "ArrowDown"
+  | "ArrowLeft"
+  | "ArrowRight"
+  | "Home"
+  | "End"
+  | "Enter"
+  | "Escape"
+  | "Tab"
+  | "F10"
+  | "ContextMenu"
+  | "?"
+  | "K"
+  | "."
+  | "@"
+  | "#"
+  | ":";
 
 export type Group = "navigation" | "messages" | "composer";
 
@@ -39,8 +59,6 @@ export const GROUPS: { id: Group; label: Key }[] = [
   { id: "navigation", label: "keys.group.navigation" },
   { id: "messages", label: "keys.group.messages" },
   { id: "composer", label: "keys.group.composer" },
-  // The message actions menu (D) and the composer's autocomplete (B) add
-  // their groups here, and their rows to SHORTCUTS below.
 ];
 
 /**
@@ -61,11 +79,16 @@ export const SHORTCUTS: Shortcut[] = [
   { group: "messages", label: "keys.do.msgEnter", keys: [["Enter"]] },
   { group: "messages", label: "keys.do.msgActions", keys: [["ArrowLeft"], ["ArrowRight"]] },
   { group: "messages", label: "keys.do.msgOut", keys: [["Escape"]] },
+  { group: "messages", label: "keys.do.msgMenu", keys: [["."], ["Shift", "F10"], ["ContextMenu"]] },
 
   { group: "composer", label: "keys.do.send", keys: [["Enter"]] },
   { group: "composer", label: "keys.do.newline", keys: [["Shift", "Enter"]] },
   { group: "composer", label: "keys.do.editLast", keys: [["ArrowUp"]] },
   { group: "composer", label: "keys.do.switcher", keys: [["Mod", "K"]] },
+  { group: "composer", label: "keys.do.suggest", keys: [["@"], ["#"], [":"]] },
+  { group: "composer", label: "keys.do.suggestMove", keys: [["ArrowUp"], ["ArrowDown"]] },
+  { group: "composer", label: "keys.do.suggestTake", keys: [["Enter"], ["Tab"]] },
+  { group: "composer", label: "keys.do.suggestClose", keys: [["Escape"]] },
 ];
 
 /** isApple: the platform names its modifiers ⌘ ⌥ ⇧ and K goes with ⌘. */
@@ -98,6 +121,8 @@ export function keyLabel(k: KeyName, apple = isApple()): { cap: string; spoken?:
       return { cap: "→", spoken: t("keys.key.right") };
     case "Escape":
       return { cap: "Esc" };
+    case "ContextMenu":
+      return { cap: "Menu", spoken: t("keys.key.menu") };
     default:
       return { cap: k };
   }

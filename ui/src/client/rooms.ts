@@ -444,6 +444,7 @@ window.addEventListener("focus", () => markRead());
  * room on screen goes. Reports whether there was anything to mark.
  */
 export function markRoomRead(id: number): boolean {
+  releaseUnread(id); // read on purpose: a "mark unread" hold ends
   const feed = feeds.get(id);
   const room = rooms.value.get(id);
   if (!feed || !room?.member) return false;

@@ -6,7 +6,7 @@ import { t } from "../i18n";
 import { parseRoute } from "../route";
 import { debug, Socket } from "../socket";
 import { arrive, count } from "../state/feed";
-import { bumpCounts, feeds, following, setThreadUnread, threadKey, threadUnread } from "../state/feeds";
+import { bumpCounts, feeds, setThreadUnread, threadKey, threadUnread } from "../state/feeds";
 import { applyToRoom } from "../state/fold";
 import { clearSignals, setPresence, stopTyping } from "../state/presence";
 import { dropRoom, members, people, profiles, putRoom, rooms, setMembers } from "../state/rooms";

@@ -50,7 +50,6 @@ function RoomEntry({ room, depth, user }: { room: Room; depth: number; user: str
         href={roomHash(room.id)}
         data-room-id={String(room.id)}
         aria-current={active ? "page" : undefined}
-        aria-label={`${name} (${extra.join(", ")})`}
         style={depth > 0 ? { "--depth": String(depth) } : undefined}
         onClick={(ev) => {
           // the same room again still closes the drawer
@@ -62,6 +61,8 @@ function RoomEntry({ room, depth, user }: { room: Room; depth: number; user: str
       >
         <RoomMark room={room} />
         <span class="room-name">{name}</span>
+        {/* Named by its content, the visible name first (WCAG 2.5.3 "label in name"). */}
+        <span class="visually-hidden">{` (${extra.join(", ")})`}</span>
         {feed && feed.mentions > 0 && (
           <span class="mentions" aria-hidden="true">
             {"@" + badge(feed.mentions)}

@@ -68,8 +68,8 @@ export function Thread({ ts, room, names }: { ts: ThreadState; room: Room; names
         id="thread-scroller"
         class="scroller thread-scroller"
         ref={scroller}
-        onScroll={() => {
-          const s = scroller.current!;
+        onScroll={(ev) => {
+          const s = ev.currentTarget; // the ref may already be gone when a scroll lands after unmount
           stick.current = s.scrollHeight - s.scrollTop - s.clientHeight < 80;
         }}
       >
