@@ -496,6 +496,14 @@ export function MessageList(p: ListProps) {
 
   const onFocusIn = (ev: FocusEvent) => {
     const li = (ev.target as HTMLElement).closest<HTMLElement>(".message");
+    // Focus scrolls at once, its scroll event comes later: where the
+    // reader is now (at the bottom or not, the anchor) is taken before the
+    // re-render below, which would otherwise put the view back.
+    const s = scrollerOf(ref.current);
+    if (s) {
+      stick.current = win.current.hi === null && s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+      measure();
+    }
     const key = li ? elKey(li) : null;
     if (key && index.has(key) && key !== active) setActive(key);
   };
