@@ -15,6 +15,7 @@ import { me } from "../state/session";
 import { current } from "../state/view";
 import { candidates, parseQuery, rank, type Ranked } from "../switcher";
 import type { Author } from "../types";
+import { KindMark } from "./Sidebar";
 
 const SEARCH_DELAY = 150; // ms after the last keystroke before the server is asked
 
@@ -38,16 +39,7 @@ function highlight(name: string, positions: readonly number[]): (string | VNode)
 }
 
 function Mark({ c }: { c: Ranked }) {
-  if (c.kind === "person" || c.kind === "direct") return <span class="room-mark" aria-hidden="true">@</span>;
-  if (!c.private) return <span class="room-mark" aria-hidden="true">#</span>;
-  return (
-    <span class="room-mark" aria-hidden="true">
-      <svg viewBox="0 0 16 16" width="14" height="14">
-        <path class="shackle" d="M5 7V5a3 3 0 0 1 6 0v2" />
-        <rect x="3" y="7" width="10" height="7" rx="1.5" />
-      </svg>
-    </span>
-  );
+  return <KindMark kind={c.kind === "person" || c.kind === "direct" ? "direct" : c.private ? "private" : "public"} />;
 }
 
 function kindText(c: Ranked): string {

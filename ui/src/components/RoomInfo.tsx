@@ -4,13 +4,14 @@
 // keyboard stays in it and Escape closes it.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { errorText, leave, searchPeople } from "../client";
+import { errorText, leave } from "../client";
 import { addMember, setTopic } from "../client/people";
 import { t } from "../i18n";
 import { isDirect, members, title } from "../state/rooms";
 import { me } from "../state/session";
 import type { Author, Room } from "../types";
 import { MemberList } from "./Members";
+import { usePeopleSearch } from "./peopleSearch";
 import "../styles/people.css";
 
 export const MAX_TOPIC = 250;
@@ -82,38 +83,15 @@ function TopicForm({ room, done, saved }: { room: Room; done(): void; saved(): v
 }
 
 function AddPeople({ room, said }: { room: Room; said(text: string): void }) {
-  const [results, setResults] = useState<Author[] | null>(null);
-  const [error, setError] = useState("");
-  const seq = useRef(0);
-  const timer = useRef(0);
-  const input = useRef<HTMLInputElement>(null);
+  const { input, results, error, setError, clear, onSubmit, onInput } = usePeopleSearch();
   const present = new Set((members.value.get(room.id) ?? []).map((m) => m.id));
-  useEffect(() => () => clearTimeout(timer.current), []);
-  const search = async () => {
-    const q = input.current?.value.trim() ?? "";
-    const mine = ++seq.current;
-    setError("");
-    if (!q) {
-      setResults(null);
-      return;
-    }
-    try {
-      const users = await searchPeople(q);
-      if (mine === seq.current) setResults(users);
-    } catch (err) {
-      if (mine === seq.current) setError(errorText(err));
-    }
-  };
   const add = async (u: Author) => {
     setError("");
     try {
       await addMember(room.id, u.id);
       said(t("people.added", { name: u.name }));
-      if (input.current) {
-        input.current.value = "";
-        input.current.focus();
-      }
-      setResults(null);
+      clear();
+      input.current?.focus();
     } catch (err) {
       setError(errorText(err));
     }
@@ -125,11 +103,7 @@ function AddPeople({ room, said }: { room: Room; said(text: string): void }) {
       class="add-people"
       role="search"
       autocomplete="off"
-      onSubmit={(ev) => {
-        ev.preventDefault();
-        clearTimeout(timer.current);
-        void search();
-      }}
+      onSubmit={onSubmit}
     >
       <label for="add-people-input">{t("people.addPeople")}</label>
       <input
@@ -137,10 +111,7 @@ function AddPeople({ room, said }: { room: Room; said(text: string): void }) {
         ref={input}
         maxLength={64}
         placeholder={t("people.addSearch")}
-        onInput={() => {
-          clearTimeout(timer.current);
-          timer.current = window.setTimeout(() => void search(), 200);
-        }}
+        onInput={onInput}
       />
       <ul id="add-people-results" class="add-people-results" aria-live="polite">
         {shown?.length === 0 && <li class="muted">{t("people.nobody")}</li>}

@@ -2,19 +2,21 @@
 // conversations, and the forms to create a room and to find people. On a
 // phone it is a drawer (App.tsx opens and closes it).
 
-import { useRef, useState } from "preact/hooks";
-import { createRoom, errorText, navigate, openDirect, searchPeople } from "../client";
+import { useState } from "preact/hooks";
+import { createRoom, errorText, navigate, openDirect } from "../client";
 import { lang, t } from "../i18n";
 import { roomHash } from "../route";
 import { counts, feeds } from "../state/feeds";
 import { isDirect, members, rooms, title, tree } from "../state/rooms";
 import { me } from "../state/session";
 import { current } from "../state/view";
-import type { Author, Room } from "../types";
+import type { Room } from "../types";
+import { usePeopleSearch } from "./peopleSearch";
 
-export function RoomMark({ room }: { room: Room }) {
-  if (isDirect(room)) return <span class="room-mark" aria-hidden="true">@</span>;
-  if (!room.private) return <span class="room-mark" aria-hidden="true">#</span>;
+/** KindMark is the sign of a room's kind: # public, a lock private, @ direct. */
+export function KindMark({ kind }: { kind: "public" | "private" | "direct" }) {
+  if (kind === "direct") return <span class="room-mark" aria-hidden="true">@</span>;
+  if (kind === "public") return <span class="room-mark" aria-hidden="true">#</span>;
   return (
     <span class="room-mark" aria-hidden="true">
       <svg viewBox="0 0 16 16" width="14" height="14">
@@ -23,6 +25,10 @@ export function RoomMark({ room }: { room: Room }) {
       </svg>
     </span>
   );
+}
+
+export function RoomMark({ room }: { room: Room }) {
+  return <KindMark kind={isDirect(room) ? "direct" : room.private ? "private" : "public"} />;
 }
 
 function badge(n: number): string {
@@ -125,31 +131,11 @@ function RoomForm() {
 }
 
 function DMForm() {
-  const [results, setResults] = useState<Author[] | null>(null);
-  const [error, setError] = useState("");
-  const seq = useRef(0);
-  const timer = useRef(0);
-  const input = useRef<HTMLInputElement>(null);
-  const search = async () => {
-    const q = input.current?.value.trim() ?? "";
-    const mine = ++seq.current;
-    setError("");
-    if (!q) {
-      setResults(null);
-      return;
-    }
-    try {
-      const users = await searchPeople(q);
-      if (mine === seq.current) setResults(users);
-    } catch (err) {
-      if (mine === seq.current) setError(errorText(err));
-    }
-  };
+  const { input, results, error, setError, clear, onSubmit, onInput } = usePeopleSearch();
   const open = async (id: string) => {
     try {
       await openDirect(id);
-      if (input.current) input.current.value = "";
-      setResults(null);
+      clear();
     } catch (err) {
       setError(errorText(err));
     }
@@ -160,11 +146,7 @@ function DMForm() {
       class="side-form"
       role="search"
       autocomplete="off"
-      onSubmit={(ev) => {
-        ev.preventDefault();
-        clearTimeout(timer.current);
-        void search();
-      }}
+      onSubmit={onSubmit}
     >
       <label for="dm-search" class="visually-hidden">
         {t("dm.search")}
@@ -174,10 +156,7 @@ function DMForm() {
         ref={input}
         maxLength={64}
         placeholder={t("dm.search")}
-        onInput={() => {
-          clearTimeout(timer.current);
-          timer.current = window.setTimeout(() => void search(), 200);
-        }}
+        onInput={onInput}
       />
       <ul id="dm-results" class="dm-results" aria-live="polite">
         {results?.length === 0 && <li class="muted">{t("dm.nobody")}</li>}
