@@ -297,6 +297,7 @@ export function onKey(ev: KeyboardEvent): void {
   if (isSwitcherKey(ev, apple)) {
     if (ev.defaultPrevented || otherModal()) return;
     ev.preventDefault();
+    if (ev.repeat) return; // a held key does not flicker it open and shut
     switcherOpen.value = !switcherOpen.value;
     return;
   }
