@@ -141,6 +141,7 @@ export function QuickSwitcher() {
     from.current = null;
     close();
     requestAnimationFrame(() => {
+      if (switcherOpen.value) return; // opened again meanwhile: its input keeps the keyboard
       const composer = document.getElementById("composer") as HTMLTextAreaElement | null;
       if (composer && !composer.disabled && matchMedia("(pointer: fine)").matches) composer.focus();
       else if (!document.activeElement || document.activeElement === document.body) document.getElementById("main")?.focus();
