@@ -14,23 +14,23 @@ import (
 )
 
 // countingConn counts round trips: a write that follows a read (or comes
-// first) starts one.
+// first) starts one. pgx may read on a goroutine of its own while a write
+// is under way (its background reader), so the flag is atomic.
 type countingConn struct {
 	net.Conn
 	trips   *atomic.Int64
-	reading bool
+	reading atomic.Bool
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
-	if c.reading {
+	if c.reading.Swap(false) {
 		c.trips.Add(1)
-		c.reading = false
 	}
 	return c.Conn.Write(b)
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
-	c.reading = true
+	c.reading.Store(true)
 	return c.Conn.Read(b)
 }
 
@@ -49,7 +49,9 @@ func TestPostRoundTrips(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return &countingConn{Conn: c, trips: &trips, reading: true}, nil
+		cc := &countingConn{Conn: c, trips: &trips}
+		cc.reading.Store(true)
+		return cc, nil
 	}
 	cfg.MaxConns = 1
 	db, err := open(ctx, cfg)
