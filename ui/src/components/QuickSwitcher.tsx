@@ -16,6 +16,7 @@ import { current } from "../state/view";
 import { candidates, parseQuery, rank, type Ranked } from "../switcher";
 import type { Author } from "../types";
 import { KindMark } from "./Sidebar";
+import { closedByBrowser, closeQuietly } from "./modal";
 
 const SEARCH_DELAY = 150; // ms after the last keystroke before the server is asked
 
@@ -78,7 +79,7 @@ export function QuickSwitcher() {
       d.showModal();
       input.current?.focus();
     } else if (!open && d.open) {
-      d.close();
+      closeQuietly(d);
       clearTimeout(timer.current);
       seq.current++; // an answer still on its way is stale
       const back = from.current;
@@ -162,9 +163,8 @@ export function QuickSwitcher() {
         close();
       }}
       onClose={() => {
-        // closed by the browser (the close event comes a task later: the
-        // dialog may be open again by then)
-        if (switcherOpen.value && !ref.current?.open) close();
+        // closed by the browser, not by the effect above (see modal.ts)
+        if (closedByBrowser(ref.current) && switcherOpen.value) close();
       }}
       onClick={(ev) => {
         // a click on the backdrop (the dialog itself, outside its box)

@@ -11,6 +11,7 @@ import { isDirect, members, title } from "../state/rooms";
 import { me } from "../state/session";
 import type { Author, Room } from "../types";
 import { MemberList } from "./Members";
+import { closedByBrowser, closeQuietly } from "./modal";
 import { usePeopleSearch } from "./peopleSearch";
 import "../styles/people.css";
 
@@ -149,7 +150,7 @@ export function RoomInfo({ room, open, onClose }: { room: Room; open: boolean; o
       setStatus("");
       setError("");
       d.showModal();
-    } else if (!open && d.open) d.close();
+    } else if (!open && d.open) closeQuietly(d);
   }, [open]);
 
   const editButton = useRef<HTMLButtonElement>(null);
@@ -164,7 +165,7 @@ export function RoomInfo({ room, open, onClose }: { room: Room; open: boolean; o
       ref={ref}
       class="room-info"
       aria-labelledby="room-info-heading"
-      onClose={onClose}
+      onClose={() => closedByBrowser(ref.current) && onClose()}
       onKeyDown={(ev) => {
         // Escape closes the sheet, and nothing behind it sees the key.
         if (ev.key === "Escape") ev.stopPropagation();

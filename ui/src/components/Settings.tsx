@@ -11,6 +11,7 @@ import { browserTimeZone } from "../people";
 import { Avatar } from "./Avatar";
 import "../styles/people.css";
 import { loginHref } from "./Login";
+import { closedByBrowser, closeQuietly } from "./modal";
 
 export function Settings({ open, onClose }: { open: boolean; onClose(): void }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -24,7 +25,7 @@ export function Settings({ open, onClose }: { open: boolean; onClose(): void }) 
       setError("");
       setSaved("");
       d.showModal();
-    } else if (!open && d.open) d.close();
+    } else if (!open && d.open) closeQuietly(d);
   }, [open]);
   if (!user) return null;
   const run = async (fn: () => Promise<void>, done?: string) => {
@@ -38,7 +39,7 @@ export function Settings({ open, onClose }: { open: boolean; onClose(): void }) 
     }
   };
   return (
-    <dialog id="settings" ref={ref} class="settings" aria-labelledby="settings-heading" onClose={onClose}>
+    <dialog id="settings" ref={ref} class="settings" aria-labelledby="settings-heading" onClose={() => closedByBrowser(ref.current) && onClose()}>
       <div class="settings-head">
         <h2 id="settings-heading">{t("settings.heading")}</h2>
         <button type="button" class="ghost small" id="settings-close" onClick={onClose}>

@@ -6,6 +6,7 @@ import { Fragment } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { t } from "../i18n";
 import { charKeys, GROUPS, isApple, keyLabel, setCharKeys, sheetOpen, SHORTCUTS, type KeyName } from "../keys";
+import { closedByBrowser, closeQuietly } from "./modal";
 
 /** Keys shows one combination: <kbd><kbd>Ctrl</kbd>+<kbd>K</kbd></kbd>. */
 export function Keys({ combo, apple }: { combo: KeyName[]; apple: boolean }) {
@@ -47,7 +48,7 @@ export function Shortcuts() {
       d.showModal();
       d.querySelector<HTMLElement>("#shortcuts-close")?.focus();
     } else if (!open && d.open) {
-      d.close();
+      closeQuietly(d);
       const back = from.current;
       from.current = null;
       if (back instanceof HTMLElement && back.isConnected && back !== document.body) back.focus();
@@ -67,7 +68,7 @@ export function Shortcuts() {
         close();
       }}
       onClose={() => {
-        if (sheetOpen.value && !ref.current?.open) close();
+        if (closedByBrowser(ref.current) && sheetOpen.value) close();
       }}
       onClick={(ev) => {
         if (ev.target === ref.current) close();
