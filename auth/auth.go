@@ -71,6 +71,9 @@ type Auth struct {
 	baseURL   string // cfg.BaseURL without a trailing slash
 	basePath  string // its path, "" at the root
 	providers map[string]*provider
+	// revokedFrom is where WatchRevocations starts reading the store's
+	// revocation log: set by PrimeRevocations; -1 for "from its first poll".
+	revokedFrom int64
 }
 
 // New returns an Auth, or an error if a provider is misconfigured.
@@ -90,7 +93,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.SessionEnded == nil {
 		cfg.SessionEnded = func([]byte) {}
 	}
-	a := &Auth{cfg: cfg, log: cfg.Logger, providers: make(map[string]*provider)}
+	a := &Auth{cfg: cfg, log: cfg.Logger, providers: make(map[string]*provider), revokedFrom: -1}
 	if cfg.BaseURL != nil {
 		a.baseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 		a.basePath = strings.TrimSuffix(cfg.BaseURL.Path, "/")

@@ -160,13 +160,30 @@ func IsAdmin(u hanashi.User, admins []string) bool {
 // elsewhere, to close their WebSockets here.
 const revocationPoll = 250 * time.Millisecond
 
+// PrimeRevocations takes the place in the store's revocation log from
+// which WatchRevocations reads: now, before any WebSocket of this node
+// exists. Call it before starting WatchRevocations; on an error the
+// watcher starts from its first poll instead.
+func (a *Auth) PrimeRevocations(ctx context.Context) error {
+	_, next, err := a.cfg.Store.RevokedSessions(ctx, -1)
+	if err != nil {
+		return err
+	}
+	a.revokedFrom = next
+	return nil
+}
+
 // WatchRevocations tells Config.SessionEnded of every session that any
 // node ends (sign-out, sign out everywhere, a disabled user, a claimed
 // guest), within about revocationPoll, so that this node closes their
 // WebSockets. The store's revocation log is the channel: it works on one
 // node and many, with or without Redis. It returns when ctx ends.
+//
+// Call PrimeRevocations first, before the node accepts WebSockets: without
+// it the watcher starts from its first poll, and a node slow to make that
+// poll misses what was revoked meanwhile, of sockets it already holds.
 func (a *Auth) WatchRevocations(ctx context.Context) {
-	var last int64 = -1
+	last := a.revokedFrom
 	t := time.NewTicker(revocationPoll)
 	defer t.Stop()
 	failures := outage.New(a.log, "reading revoked sessions", 0)

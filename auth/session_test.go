@@ -144,3 +144,61 @@ func TestSessionEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestPrimeRevocations checks that a watcher primed before a sign-out
+// reports it, however late its first poll comes: a node's sockets
+// accepted before that poll are not left open.
+func TestPrimeRevocations(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hanashi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	base, _ := url.Parse("http://chat.test")
+	here, err := auth.New(auth.Config{Store: db, BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan []byte, 16)
+	there, err := auth.New(auth.Config{Store: db, BaseURL: base, SessionEnded: func(h []byte) { ended <- h }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := there.PrimeRevocations(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A guest signs out before the watcher has polled at all.
+	w := httptest.NewRecorder()
+	here.CreateGuest().ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/guests", strings.NewReader(`{"name":"gus"}`)))
+	var guest struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &guest); err != nil || w.Code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/guests: %d %s", w.Code, w.Body)
+	}
+	r := httptest.NewRequest("DELETE", "/api/v1/session", nil)
+	r.Header.Set("Authorization", "Bearer "+guest.Token)
+	w = httptest.NewRecorder()
+	here.RequireSession(here.Logout()).ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("DELETE /api/v1/session: %d %s", w.Code, w.Body)
+	}
+	want := sha256.Sum256([]byte(guest.Token))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		there.WatchRevocations(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-watched })
+	select {
+	case h := <-ended:
+		if !bytes.Equal(h, want[:]) {
+			t.Fatalf("reported session %x ended, want %x", h, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sign-out between priming and the first poll was never reported")
+	}
+}

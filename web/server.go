@@ -166,7 +166,14 @@ func NewServer(cfg Config) (*Server, error) {
 	s.handler = s.routes()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	go s.auth.WatchRevocations(ctx) // closes the WebSockets of sessions ended anywhere
+	// Closes the WebSockets of sessions ended anywhere, from a place in the
+	// revocation log taken now, before this node has any.
+	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := s.auth.PrimeRevocations(pctx); err != nil {
+		s.log.Warn("revoked sessions: starting from the first poll", "err", err)
+	}
+	pcancel()
+	go s.auth.WatchRevocations(ctx)
 	if cfg.Hub != nil {
 		// Read echoes from other nodes reach this one from the start.
 		cfg.Hub.StartSignals()
