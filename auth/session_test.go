@@ -93,27 +93,11 @@ func TestSessionEnded(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-watched })
 
-	// signOut makes a guest session on here, ends it there, and returns the
-	// hash of its token.
+	// signOut makes a guest session on here, ends it, and returns the hash
+	// of its token.
 	signOut := func() []byte {
 		t.Helper()
-		w := httptest.NewRecorder()
-		here.CreateGuest().ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/guests", strings.NewReader(`{"name":"gus"}`)))
-		var guest struct {
-			Token string `json:"token"`
-		}
-		if err := json.Unmarshal(w.Body.Bytes(), &guest); err != nil || w.Code != http.StatusCreated {
-			t.Fatalf("POST /api/v1/guests: %d %s", w.Code, w.Body)
-		}
-		r := httptest.NewRequest("DELETE", "/api/v1/session", nil)
-		r.Header.Set("Authorization", "Bearer "+guest.Token)
-		w = httptest.NewRecorder()
-		here.RequireSession(here.Logout()).ServeHTTP(w, r)
-		if w.Code != http.StatusNoContent {
-			t.Fatalf("DELETE /api/v1/session: %d %s", w.Code, w.Body)
-		}
-		sum := sha256.Sum256([]byte(guest.Token))
-		return sum[:]
+		return guestSignOut(t, here)
 	}
 
 	hash := signOut()
@@ -169,22 +153,7 @@ func TestPrimeRevocations(t *testing.T) {
 	}
 
 	// A guest signs out before the watcher has polled at all.
-	w := httptest.NewRecorder()
-	here.CreateGuest().ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/guests", strings.NewReader(`{"name":"gus"}`)))
-	var guest struct {
-		Token string `json:"token"`
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &guest); err != nil || w.Code != http.StatusCreated {
-		t.Fatalf("POST /api/v1/guests: %d %s", w.Code, w.Body)
-	}
-	r := httptest.NewRequest("DELETE", "/api/v1/session", nil)
-	r.Header.Set("Authorization", "Bearer "+guest.Token)
-	w = httptest.NewRecorder()
-	here.RequireSession(here.Logout()).ServeHTTP(w, r)
-	if w.Code != http.StatusNoContent {
-		t.Fatalf("DELETE /api/v1/session: %d %s", w.Code, w.Body)
-	}
-	want := sha256.Sum256([]byte(guest.Token))
+	want := guestSignOut(t, here)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	watched := make(chan struct{})
@@ -195,10 +164,33 @@ func TestPrimeRevocations(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-watched })
 	select {
 	case h := <-ended:
-		if !bytes.Equal(h, want[:]) {
+		if !bytes.Equal(h, want) {
 			t.Fatalf("reported session %x ended, want %x", h, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a sign-out between priming and the first poll was never reported")
 	}
+}
+
+// guestSignOut makes a guest session on a, signs it out, and returns the
+// hash of its token.
+func guestSignOut(t *testing.T, a *auth.Auth) []byte {
+	t.Helper()
+	w := httptest.NewRecorder()
+	a.CreateGuest().ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/guests", strings.NewReader(`{"name":"gus"}`)))
+	var guest struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &guest); err != nil || w.Code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/guests: %d %s", w.Code, w.Body)
+	}
+	r := httptest.NewRequest("DELETE", "/api/v1/session", nil)
+	r.Header.Set("Authorization", "Bearer "+guest.Token)
+	w = httptest.NewRecorder()
+	a.RequireSession(a.Logout()).ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("DELETE /api/v1/session: %d %s", w.Code, w.Body)
+	}
+	sum := sha256.Sum256([]byte(guest.Token))
+	return sum[:]
 }
