@@ -102,6 +102,30 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	if seq < 0 {
 		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must not be negative")
 	}
+	m, err := db.setMarker(ctx, user, room, seq, "greatest(read_markers.seq, excluded.seq)")
+	if err != nil {
+		return 0, fmt.Errorf("postgres: mark read: %w", err)
+	}
+	return m, nil
+}
+
+// MarkUnread sets user's read marker in room to just before seq, in one
+// statement.
+func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
+	if seq < 1 {
+		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must be a sequence number")
+	}
+	m, err := db.setMarker(ctx, user, room, seq-1, "excluded.seq")
+	if err != nil {
+		return 0, fmt.Errorf("postgres: mark unread: %w", err)
+	}
+	return m, nil
+}
+
+// setMarker stores user's read marker in room as seq (at most the room's
+// last seq), or on a marker already there as the SQL expression update
+// says, and returns the marker stored.
+func (db *DB) setMarker(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64, update string) (int64, error) {
 	var userFound, roomFound bool
 	var marker *int64
 	err := db.pool.QueryRow(ctx, `
@@ -112,58 +136,20 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 		), ins AS (
 			INSERT INTO read_markers (user_id, room_id, seq)
 			SELECT u.id, r.id, least($3::bigint, r.last_seq) FROM r, u
-			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = `+update+`
 			RETURNING seq
 		)
 		SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM r), (SELECT seq FROM ins)`,
 		id(user), room, seq).Scan(&userFound, &roomFound, &marker)
 	switch {
 	case err != nil:
+		return 0, err
 	case !userFound:
-		err = hanashi.ErrUserNotFound
+		return 0, hanashi.ErrUserNotFound
 	case !roomFound:
-		err = hanashi.ErrRoomNotFound
+		return 0, hanashi.ErrRoomNotFound
 	case marker == nil:
-		err = errors.New("no marker stored")
-	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: mark read: %w", err)
-	}
-	return *marker, nil
-}
-
-// MarkUnread sets user's read marker in room to just before seq, in one
-// statement.
-func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64) (int64, error) {
-	if seq < 1 {
-		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must be a sequence number")
-	}
-	var userFound, roomFound bool
-	var marker *int64
-	err := db.pool.QueryRow(ctx, `
-		WITH r AS (
-			SELECT id, last_seq FROM rooms WHERE id = $2
-		), u AS (
-			SELECT id FROM users WHERE id = $1
-		), ins AS (
-			INSERT INTO read_markers (user_id, room_id, seq)
-			SELECT u.id, r.id, least($3::bigint - 1, r.last_seq) FROM r, u
-			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = excluded.seq
-			RETURNING seq
-		)
-		SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM r), (SELECT seq FROM ins)`,
-		id(user), room, seq).Scan(&userFound, &roomFound, &marker)
-	switch {
-	case err != nil:
-	case !userFound:
-		err = hanashi.ErrUserNotFound
-	case !roomFound:
-		err = hanashi.ErrRoomNotFound
-	case marker == nil:
-		err = errors.New("no marker stored")
-	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: mark unread: %w", err)
+		return 0, errors.New("no marker stored")
 	}
 	return *marker, nil
 }

@@ -102,27 +102,11 @@ func (db *DB) MarkRead(ctx context.Context, user hanashi.UserID, room hanashi.Ro
 	if seq < 0 {
 		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must not be negative")
 	}
-	var marker int64
-	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if err := userExists(ctx, tx, user); err != nil {
-			return err
-		}
-		var last int64
-		err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, room).Scan(&last)
-		if errors.Is(err, sql.ErrNoRows) {
-			return hanashi.ErrRoomNotFound
-		} else if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `
-			INSERT INTO read_markers (user_id, room_id, seq) VALUES (?, ?, ?)
-			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = max(seq, excluded.seq)
-			RETURNING seq`, user, room, min(seq, last)).Scan(&marker)
-	})
+	m, err := db.setMarker(ctx, user, room, seq, "max(seq, excluded.seq)")
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: mark read: %w", err)
 	}
-	return marker, nil
+	return m, nil
 }
 
 // MarkUnread sets user's read marker in room to just before seq.
@@ -130,6 +114,17 @@ func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.
 	if seq < 1 {
 		return 0, hanashi.Errorf(hanashi.EINVALID, "seq must be a sequence number")
 	}
+	m, err := db.setMarker(ctx, user, room, seq-1, "excluded.seq")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: mark unread: %w", err)
+	}
+	return m, nil
+}
+
+// setMarker stores user's read marker in room as seq (at most the room's
+// last seq), or on a marker already there as the SQL expression update
+// says, and returns the marker stored.
+func (db *DB) setMarker(ctx context.Context, user hanashi.UserID, room hanashi.RoomID, seq int64, update string) (int64, error) {
 	var marker int64
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		if err := userExists(ctx, tx, user); err != nil {
@@ -144,13 +139,10 @@ func (db *DB) MarkUnread(ctx context.Context, user hanashi.UserID, room hanashi.
 		}
 		return tx.QueryRowContext(ctx, `
 			INSERT INTO read_markers (user_id, room_id, seq) VALUES (?, ?, ?)
-			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = excluded.seq
-			RETURNING seq`, user, room, min(seq-1, last)).Scan(&marker)
+			ON CONFLICT (user_id, room_id) DO UPDATE SET seq = `+update+`
+			RETURNING seq`, user, room, min(seq, last)).Scan(&marker)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: mark unread: %w", err)
-	}
-	return marker, nil
+	return marker, err
 }
 
 // userExists fails with ENOTFOUND unless user exists.
